@@ -1,0 +1,609 @@
+//! The tonic `tfplugin6.Provider` service: decode -> call the erased trait -> encode.
+//!
+//! Nothing here knows about Woodpecker or Kubernetes. RPCs the provider does not implement are
+//! answered UNIMPLEMENTED by the generated default stubs; Terraform only calls them when a
+//! configuration uses the feature.
+
+use super::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use super::proto::tfplugin6 as pb;
+use super::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
+use super::schema::{AttrType, Attribute, Block, NestingMode, Schema};
+use super::value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type, Value};
+use pb::provider_server::Provider as PbProvider;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+pub struct CicdProviderService {
+    provider: Arc<dyn DynProvider>,
+    resources: HashMap<String, Arc<dyn DynResource>>,
+    data_sources: HashMap<String, Arc<dyn DynDataSource>>,
+    schema_response: pb::get_provider_schema::Response,
+    stop: Mutex<CancellationToken>,
+}
+
+impl CicdProviderService {
+    pub fn new(provider: Arc<dyn DynProvider>) -> Self {
+        let resources: HashMap<_, _> = provider
+            .resources()
+            .into_iter()
+            .map(|r| (r.type_name().to_string(), r))
+            .collect();
+        let data_sources: HashMap<_, _> = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name().to_string(), d))
+            .collect();
+        let schema_response = pb::get_provider_schema::Response {
+            provider: Some(schema_to_proto(provider.schema())),
+            resource_schemas: resources
+                .iter()
+                .map(|(k, r)| (k.clone(), schema_to_proto(r.schema())))
+                .collect(),
+            data_source_schemas: data_sources
+                .iter()
+                .map(|(k, d)| (k.clone(), schema_to_proto(d.schema())))
+                .collect(),
+            server_capabilities: Some(capabilities()),
+            ..Default::default()
+        };
+        CicdProviderService {
+            provider,
+            resources,
+            data_sources,
+            schema_response,
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    fn ctx(&self, caps: Option<&pb::ClientCapabilities>) -> Ctx {
+        let cancel = self
+            .stop
+            .lock()
+            .map(|t| t.child_token())
+            .unwrap_or_default();
+        Ctx {
+            cancel,
+            write_only_allowed: caps.is_some_and(|c| c.write_only_attributes_allowed),
+        }
+    }
+
+    fn resource(&self, name: &str, diags: &mut Diagnostics) -> Option<Arc<dyn DynResource>> {
+        let r = self.resources.get(name).cloned();
+        if r.is_none() {
+            diags.error(
+                "Unknown resource type",
+                format!("This provider has no resource type {name:?}."),
+            );
+        }
+        r
+    }
+
+    fn data_source(&self, name: &str, diags: &mut Diagnostics) -> Option<Arc<dyn DynDataSource>> {
+        let d = self.data_sources.get(name).cloned();
+        if d.is_none() {
+            diags.error(
+                "Unknown data source",
+                format!("This provider has no data source {name:?}."),
+            );
+        }
+        d
+    }
+}
+
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+        generate_resource_config: false,
+    }
+}
+
+/// Run `f`, or stop with an error diagnostic when Terraform calls StopProvider meanwhile.
+async fn cancellable<T>(
+    cx: &Ctx,
+    diags: &mut Diagnostics,
+    fallback: T,
+    f: impl Future<Output = T>,
+) -> T {
+    tokio::select! {
+        v = f => v,
+        _ = cx.cancel.cancelled() => {
+            diags.error("Operation cancelled", "Terraform asked the provider to stop (interrupt) while this operation was in progress. The remote object may be partly changed; run plan to see its state.");
+            fallback
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions.
+
+fn decode_dv(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let Some(dv) = dv else {
+        return Some(Value::Null);
+    };
+    let res = if !dv.msgpack.is_empty() {
+        decode_msgpack(ty, &dv.msgpack)
+    } else if !dv.json.is_empty() {
+        decode_json(ty, &dv.json, DecodeJsonOpts::default())
+    } else {
+        return Some(Value::Null);
+    };
+    match res {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.error(format!("Could not decode the {what}"), e.to_string());
+            None
+        }
+    }
+}
+
+fn encode_dv(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
+    match encode_msgpack(ty, v) {
+        Ok(b) => Some(pb::DynamicValue {
+            msgpack: b,
+            json: vec![],
+        }),
+        Err(e) => {
+            diags.error(
+                "Provider could not encode a value",
+                format!("{e}. This is a bug in the provider."),
+            );
+            None
+        }
+    }
+}
+
+pub fn path_to_proto(p: &AttrPath) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: p
+            .0
+            .iter()
+            .map(|s| pb::attribute_path::Step {
+                selector: Some(match s {
+                    PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
+                    PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
+                    PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                }),
+            })
+            .collect(),
+    }
+}
+
+pub fn diags_to_proto(d: &Diagnostics) -> Vec<pb::Diagnostic> {
+    d.0.iter().map(diag_to_proto).collect()
+}
+
+fn diag_to_proto(d: &Diagnostic) -> pb::Diagnostic {
+    pb::Diagnostic {
+        severity: match d.severity {
+            Severity::Error => pb::diagnostic::Severity::Error as i32,
+            Severity::Warning => pb::diagnostic::Severity::Warning as i32,
+        },
+        summary: d.summary.clone(),
+        detail: d.detail.clone(),
+        attribute: d.path.as_ref().filter(|p| !p.is_empty()).map(path_to_proto),
+    }
+}
+
+pub fn schema_to_proto(s: &Schema) -> pb::Schema {
+    pb::Schema {
+        version: s.version,
+        block: Some(block_to_proto(&s.block, s.version)),
+    }
+}
+
+fn block_to_proto(b: &Block, version: i64) -> pb::schema::Block {
+    pb::schema::Block {
+        version,
+        attributes: b.attributes.iter().map(attr_to_proto).collect(),
+        block_types: b
+            .blocks
+            .iter()
+            .map(|nb| pb::schema::NestedBlock {
+                type_name: nb.type_name.clone(),
+                block: Some(block_to_proto(&nb.block, 0)),
+                nesting: match nb.nesting {
+                    NestingMode::Single => pb::schema::nested_block::NestingMode::Single,
+                    NestingMode::Group => pb::schema::nested_block::NestingMode::Group,
+                    NestingMode::List => pb::schema::nested_block::NestingMode::List,
+                    NestingMode::Set => pb::schema::nested_block::NestingMode::Set,
+                    NestingMode::Map => pb::schema::nested_block::NestingMode::Map,
+                } as i32,
+                min_items: nb.min_items,
+                max_items: nb.max_items,
+            })
+            .collect(),
+        description: b.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecated: b.deprecated,
+    }
+}
+
+fn attr_to_proto(a: &Attribute) -> pb::schema::Attribute {
+    let (ty, nested) = match &a.ty {
+        AttrType::Primitive(t) => (t.to_json_bytes(), None),
+        AttrType::Nested {
+            nesting,
+            attributes,
+        } => (
+            vec![],
+            Some(pb::schema::Object {
+                attributes: attributes.iter().map(attr_to_proto).collect(),
+                nesting: match nesting {
+                    NestingMode::Single | NestingMode::Group => {
+                        pb::schema::object::NestingMode::Single
+                    }
+                    NestingMode::List => pb::schema::object::NestingMode::List,
+                    NestingMode::Set => pb::schema::object::NestingMode::Set,
+                    NestingMode::Map => pb::schema::object::NestingMode::Map,
+                } as i32,
+                ..Default::default()
+            }),
+        ),
+    };
+    pb::schema::Attribute {
+        name: a.name.clone(),
+        r#type: ty,
+        nested_type: nested,
+        description: a.description.clone(),
+        required: a.required,
+        optional: a.optional,
+        computed: a.computed,
+        sensitive: a.sensitive,
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecated: a.deprecated,
+        write_only: a.write_only,
+    }
+}
+
+type Rsp<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl PbProvider for CicdProviderService {
+    async fn get_metadata(
+        &self,
+        _r: Request<pb::get_metadata::Request>,
+    ) -> Rsp<pb::get_metadata::Response> {
+        let mut resources: Vec<_> = self.resources.keys().cloned().collect();
+        resources.sort();
+        let mut data_sources: Vec<_> = self.data_sources.keys().cloned().collect();
+        data_sources.sort();
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            resources: resources
+                .into_iter()
+                .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
+                .collect(),
+            data_sources: data_sources
+                .into_iter()
+                .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _r: Request<pb::get_provider_schema::Request>,
+    ) -> Rsp<pb::get_provider_schema::Response> {
+        Ok(Response::new(self.schema_response.clone()))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _r: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Rsp<pb::get_resource_identity_schemas::Response> {
+        // No resource declares an identity yet: an empty map tells Terraform >= 1.12 so.
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn get_functions(
+        &self,
+        _r: Request<pb::get_functions::Request>,
+    ) -> Rsp<pb::get_functions::Response> {
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        r: Request<pb::validate_provider_config::Request>,
+    ) -> Rsp<pb::validate_provider_config::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(None);
+        if let Some(cfg) = decode_dv(
+            r.config.as_ref(),
+            self.provider.value_type(),
+            "provider configuration",
+            &mut diags,
+        ) {
+            self.provider.validate(&cx, &cfg, &mut diags).await;
+        }
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        r: Request<pb::configure_provider::Request>,
+    ) -> Rsp<pb::configure_provider::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        tracing::info!(terraform_version = %r.terraform_version, "configuring provider");
+        if let Some(cfg) = decode_dv(
+            r.config.as_ref(),
+            self.provider.value_type(),
+            "provider configuration",
+            &mut diags,
+        ) {
+            self.provider
+                .configure(&cx, &cfg, &r.terraform_version, &mut diags)
+                .await;
+        }
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        r: Request<pb::validate_resource_config::Request>,
+    ) -> Rsp<pb::validate_resource_config::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            if let Some(cfg) = decode_dv(
+                r.config.as_ref(),
+                res.value_type(),
+                "configuration",
+                &mut diags,
+            ) {
+                res.validate(&cx, &cfg, &mut diags).await;
+            }
+        }
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<pb::validate_data_resource_config::Request>,
+    ) -> Rsp<pb::validate_data_resource_config::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(None);
+        if let Some(ds) = self.data_source(&r.type_name, &mut diags) {
+            if let Some(cfg) = decode_dv(
+                r.config.as_ref(),
+                ds.value_type(),
+                "configuration",
+                &mut diags,
+            ) {
+                ds.validate(&cx, &cfg, &mut diags).await;
+            }
+        }
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<pb::upgrade_resource_state::Request>,
+    ) -> Rsp<pb::upgrade_resource_state::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut upgraded = None;
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            let raw = r.raw_state.unwrap_or_default();
+            if raw.json.is_empty() {
+                if raw.flatmap.is_empty() {
+                    upgraded = encode_dv(&Value::Null, res.value_type(), &mut diags);
+                } else {
+                    diags.error(
+                        "Unsupported state format",
+                        "This state was written in the pre-0.12 flatmap format, which this provider never produced.",
+                    );
+                }
+            } else if let Some(v) = res.upgrade(r.version, &raw.json, &mut diags) {
+                upgraded = encode_dv(&v, res.value_type(), &mut diags);
+            }
+        }
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: upgraded,
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> Rsp<pb::read_resource::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let mut out = pb::read_resource::Response {
+            private: r.private.clone(),
+            new_state: r.current_state.clone(),
+            ..Default::default()
+        };
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            let ty = res.value_type().clone();
+            if let Some(cur) = decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
+            {
+                let private = Private::from_bytes(&r.private);
+                let fallback = (cur.clone(), private.clone());
+                let mut d2 = Diagnostics::new();
+                let (v, p) = cancellable(
+                    &cx,
+                    &mut diags,
+                    fallback,
+                    res.read(&cx, &cur, private, &mut d2),
+                )
+                .await;
+                diags.extend(d2);
+                if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
+                    out.new_state = Some(dv);
+                    out.private = p.to_bytes();
+                }
+            }
+        }
+        out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        r: Request<pb::plan_resource_change::Request>,
+    ) -> Rsp<pb::plan_resource_change::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let mut out = pb::plan_resource_change::Response::default();
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            let ty = res.value_type().clone();
+            let prior = decode_dv(r.prior_state.as_ref(), &ty, "prior state", &mut diags);
+            let proposed = decode_dv(
+                r.proposed_new_state.as_ref(),
+                &ty,
+                "proposed new state",
+                &mut diags,
+            );
+            let config = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags);
+            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+                let private = Private::from_bytes(&r.prior_private);
+                let mut d2 = Diagnostics::new();
+                let outcome = cancellable(
+                    &cx,
+                    &mut diags,
+                    None,
+                    res.plan(&cx, &prior, &config, &proposed, private, &mut d2),
+                )
+                .await;
+                diags.extend(d2);
+                if let Some(o) = outcome.filter(|_| !diags.has_errors()) {
+                    out.planned_state = encode_dv(&o.planned, &ty, &mut diags);
+                    out.requires_replace = o.requires_replace.iter().map(path_to_proto).collect();
+                    out.planned_private = o.private.to_bytes();
+                }
+            }
+        }
+        out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        r: Request<pb::apply_resource_change::Request>,
+    ) -> Rsp<pb::apply_resource_change::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(None);
+        let mut out = pb::apply_resource_change::Response {
+            new_state: r.prior_state.clone(),
+            private: r.planned_private.clone(),
+            ..Default::default()
+        };
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            let ty = res.value_type().clone();
+            let prior = decode_dv(r.prior_state.as_ref(), &ty, "prior state", &mut diags);
+            let planned = decode_dv(r.planned_state.as_ref(), &ty, "planned state", &mut diags);
+            let config = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags);
+            if let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) {
+                let private = Private::from_bytes(&r.planned_private);
+                let fallback = (prior.clone(), private.clone());
+                let mut d2 = Diagnostics::new();
+                let (v, p) = cancellable(
+                    &cx,
+                    &mut diags,
+                    fallback,
+                    res.apply(&cx, &prior, &planned, &config, private, &mut d2),
+                )
+                .await;
+                diags.extend(d2);
+                if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
+                    out.new_state = Some(dv);
+                    out.private = p.to_bytes();
+                }
+            }
+        }
+        out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    async fn import_resource_state(
+        &self,
+        r: Request<pb::import_resource_state::Request>,
+    ) -> Rsp<pb::import_resource_state::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let mut out = pb::import_resource_state::Response::default();
+        if let Some(res) = self.resource(&r.type_name, &mut diags) {
+            let ty = res.value_type().clone();
+            let mut d2 = Diagnostics::new();
+            let v = cancellable(&cx, &mut diags, None, res.import(&cx, &r.id, &mut d2)).await;
+            diags.extend(d2);
+            if let Some(v) = v.filter(|_| !diags.has_errors()) {
+                if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
+                    out.imported_resources
+                        .push(pb::import_resource_state::ImportedResource {
+                            type_name: r.type_name.clone(),
+                            state: Some(dv),
+                            ..Default::default()
+                        });
+                }
+            }
+        }
+        out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    async fn read_data_source(
+        &self,
+        r: Request<pb::read_data_source::Request>,
+    ) -> Rsp<pb::read_data_source::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::new();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let mut out = pb::read_data_source::Response::default();
+        if let Some(ds) = self.data_source(&r.type_name, &mut diags) {
+            let ty = ds.value_type().clone();
+            if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags) {
+                let mut d2 = Diagnostics::new();
+                let v = cancellable(&cx, &mut diags, None, ds.read(&cx, &cfg, &mut d2)).await;
+                diags.extend(d2);
+                if let Some(v) = v.filter(|_| !diags.has_errors()) {
+                    out.state = encode_dv(&v, &ty, &mut diags);
+                }
+            }
+        }
+        out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    async fn stop_provider(
+        &self,
+        _r: Request<pb::stop_provider::Request>,
+    ) -> Rsp<pb::stop_provider::Response> {
+        tracing::info!("StopProvider: cancelling operations in progress");
+        if let Ok(t) = self.stop.lock() {
+            t.cancel();
+        }
+        Ok(Response::new(pb::stop_provider::Response::default()))
+    }
+}

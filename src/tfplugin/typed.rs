@@ -1,0 +1,343 @@
+//! Typed state: the bridge between cty values and a resource's own serde structs.
+//!
+//! A resource declares `#[derive(Serialize, Deserialize)] struct State { name: Val<String>, .. }`
+//! and never sees cty, msgpack or protobuf. The bridge goes through `serde_json::Value` as the
+//! intermediate tree: a cty value becomes JSON (unknowns become a private marker object), serde
+//! fills the struct, and the way back is guided by the schema's type so that every attribute of
+//! an object is present (protocol rule: absent attributes are not allowed on the wire).
+
+use super::value::{Number, Type, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// Marker key for an unknown value inside the JSON intermediate. Never leaves this module's
+/// conversions: `json_to_value` turns it back into `Value::Unknown`.
+const UNKNOWN_MARKER: &str = "\u{0}cty-unknown";
+
+/// A Terraform value that may be null or not yet known (during plan).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Val<T> {
+    #[default]
+    Null,
+    Unknown,
+    Known(T),
+}
+
+impl<T> Val<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Val::Known(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn into_known(self) -> Option<T> {
+        match self {
+            Val::Known(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Val::Unknown)
+    }
+    pub fn is_known(&self) -> bool {
+        matches!(self, Val::Known(_))
+    }
+    pub fn as_ref(&self) -> Val<&T> {
+        match self {
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+            Val::Known(t) => Val::Known(t),
+        }
+    }
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Val<U> {
+        match self {
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+            Val::Known(t) => Val::Known(f(t)),
+        }
+    }
+    /// Known value, or `other` when null; `None` when unknown.
+    pub fn or_default_known(self, other: T) -> Option<T> {
+        match self {
+            Val::Null => Some(other),
+            Val::Unknown => None,
+            Val::Known(t) => Some(t),
+        }
+    }
+}
+
+impl<T> From<T> for Val<T> {
+    fn from(t: T) -> Self {
+        Val::Known(t)
+    }
+}
+
+impl<T> From<Option<T>> for Val<T> {
+    fn from(t: Option<T>) -> Self {
+        match t {
+            Some(t) => Val::Known(t),
+            None => Val::Null,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Val<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Val::Null => s.serialize_none(),
+            Val::Unknown => {
+                let mut m = BTreeMap::new();
+                m.insert(UNKNOWN_MARKER, true);
+                m.serialize(s)
+            }
+            Val::Known(t) => t.serialize(s),
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Val<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let j = serde_json::Value::deserialize(d)?;
+        if j.is_null() {
+            return Ok(Val::Null);
+        }
+        if is_unknown_marker(&j) {
+            return Ok(Val::Unknown);
+        }
+        T::deserialize(j)
+            .map(Val::Known)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn is_unknown_marker(j: &serde_json::Value) -> bool {
+    matches!(j, serde_json::Value::Object(m) if m.len() == 1 && m.contains_key(UNKNOWN_MARKER))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TypedError {
+    #[error("could not read the value into the resource's state: {0}")]
+    Decode(String),
+    #[error("could not turn the resource's state into a value at {path}: {msg}")]
+    Encode { path: String, msg: String },
+}
+
+/// cty value -> typed struct.
+pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, TypedError> {
+    let j = value_to_json(v);
+    serde_json::from_value(j).map_err(|e| TypedError::Decode(e.to_string()))
+}
+
+/// typed struct -> cty value of type `ty`.
+pub fn to_value<T: Serialize>(t: &T, ty: &Type) -> Result<Value, TypedError> {
+    let j = serde_json::to_value(t).map_err(|e| TypedError::Encode {
+        path: String::new(),
+        msg: e.to_string(),
+    })?;
+    json_to_value(&j, ty, &mut String::new())
+}
+
+/// cty value -> JSON intermediate (unknowns as the marker).
+pub fn value_to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Unknown(_) => {
+            let mut m = serde_json::Map::new();
+            m.insert(UNKNOWN_MARKER.to_string(), J::Bool(true));
+            J::Object(m)
+        }
+        Value::Bool(b) => J::Bool(*b),
+        Value::Number(n) => number_to_json(n),
+        Value::String(s) => J::String(s.clone()),
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+            J::Array(xs.iter().map(value_to_json).collect())
+        }
+        Value::Map(m) | Value::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), value_to_json(v)))
+                .collect(),
+        ),
+        Value::Dynamic(_, inner) => value_to_json(inner),
+    }
+}
+
+fn number_to_json(n: &Number) -> serde_json::Value {
+    if let Some(i) = n.as_i64() {
+        return serde_json::Value::from(i);
+    }
+    match n.as_f64() {
+        Some(f) => serde_json::Value::from(f),
+        None => serde_json::Value::String(n.to_string()),
+    }
+}
+
+/// JSON intermediate -> cty value, guided by the type.
+pub fn json_to_value(
+    j: &serde_json::Value,
+    ty: &Type,
+    path: &mut String,
+) -> Result<Value, TypedError> {
+    use serde_json::Value as J;
+    if j.is_null() {
+        return Ok(Value::Null);
+    }
+    if is_unknown_marker(j) {
+        return Ok(Value::unknown());
+    }
+    let err = |path: &str, msg: String| TypedError::Encode {
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.to_string()
+        },
+        msg,
+    };
+    match (ty, j) {
+        (Type::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (Type::String, J::String(s)) => Ok(Value::String(s.clone())),
+        (Type::Number, J::Number(n)) => {
+            let num = if let Some(i) = n.as_i64() {
+                Number::from_i64(i)
+            } else if let Some(f) = n.as_f64() {
+                Number::from_f64(f)
+            } else {
+                n.to_string()
+                    .parse::<Number>()
+                    .map_err(|_| err(path, format!("bad number {n}")))?
+            };
+            Ok(Value::Number(num))
+        }
+        (Type::List(et), J::Array(xs)) | (Type::Set(et), J::Array(xs)) => {
+            let mut out = Vec::with_capacity(xs.len());
+            for (i, x) in xs.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(json_to_value(x, et, path)?);
+                path.truncate(len);
+            }
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(out)
+            } else {
+                Value::List(out)
+            })
+        }
+        (Type::Tuple(ets), J::Array(xs)) if ets.len() == xs.len() => {
+            let mut out = Vec::with_capacity(xs.len());
+            for (i, (x, et)) in xs.iter().zip(ets).enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(json_to_value(x, et, path)?);
+                path.truncate(len);
+            }
+            Ok(Value::Tuple(out))
+        }
+        (Type::Map(et), J::Object(m)) => {
+            let mut out = BTreeMap::new();
+            for (k, x) in m {
+                let len = path.len();
+                path.push_str(&format!("[{k:?}]"));
+                out.insert(k.clone(), json_to_value(x, et, path)?);
+                path.truncate(len);
+            }
+            Ok(Value::Map(out))
+        }
+        (Type::Object(ot), J::Object(m)) => {
+            let mut out = BTreeMap::new();
+            for (name, at) in &ot.attrs {
+                let len = path.len();
+                path.push('.');
+                path.push_str(name);
+                let v = match m.get(name) {
+                    Some(x) => json_to_value(x, at, path)?,
+                    None => Value::Null,
+                };
+                out.insert(name.clone(), v);
+                path.truncate(len);
+            }
+            for k in m.keys() {
+                if !ot.attrs.contains_key(k) {
+                    return Err(err(path, format!("attribute {k:?} is not in the schema")));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        (Type::Dynamic, other) => Err(err(
+            path,
+            format!("typed structs cannot produce dynamic values ({other})"),
+        )),
+        (t, other) => Err(err(path, format!("expected {}, got {other}", t.to_json()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Reg {
+        username: Val<String>,
+        password: Val<String>,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct State {
+        id: Val<String>,
+        count: Val<i64>,
+        tags: Val<Vec<String>>,
+        regs: Val<BTreeMap<String, Reg>>,
+        #[serde(default)]
+        flag: Val<bool>,
+    }
+
+    fn ty() -> Type {
+        let reg = Type::object([("username", Type::String), ("password", Type::String)]);
+        Type::object([
+            ("id", Type::String),
+            ("count", Type::Number),
+            ("tags", Type::set(Type::String)),
+            ("regs", Type::map(reg)),
+            ("flag", Type::Bool),
+        ])
+    }
+
+    #[test]
+    fn round_trip_with_unknown_and_null() {
+        let mut regs = BTreeMap::new();
+        regs.insert(
+            "r.example".to_string(),
+            Reg {
+                username: Val::Known("u".into()),
+                password: Val::Unknown,
+            },
+        );
+        let s = State {
+            id: Val::Unknown,
+            count: Val::Known(3),
+            tags: Val::Known(vec!["a".into(), "b".into()]),
+            regs: Val::Known(regs),
+            flag: Val::Null,
+        };
+        let v = to_value(&s, &ty()).unwrap();
+        assert!(v.attr("id").unwrap().is_unknown());
+        assert!(v.attr("flag").unwrap().is_null());
+        assert!(matches!(v.attr("tags"), Some(Value::Set(_))));
+        let back: State = from_value(&v).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn type_mismatch_names_the_path() {
+        #[derive(Serialize)]
+        struct Bad {
+            id: i64,
+        }
+        let t = Type::object([("id", Type::String)]);
+        let e = to_value(&Bad { id: 1 }, &t).unwrap_err().to_string();
+        assert!(e.contains(".id"), "{e}");
+    }
+}
