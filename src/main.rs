@@ -39,6 +39,8 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // One TLS crypto provider for the whole process (reqwest, kube-rs and the plugin server).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     logging::init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

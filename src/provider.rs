@@ -12,7 +12,9 @@ use crate::tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema
 use crate::tfplugin::typed::Val;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, RwLock};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 pub const DEFAULT_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -143,12 +145,20 @@ pub struct Settings {
 }
 
 /// Shared between the provider and its resources; filled by ConfigureProvider.
+/// Besides the settings it holds one client per system, built on first use and kept for the
+/// life of the process (so list caches and logins are shared by all resources).
 #[derive(Clone, Default)]
-pub struct ProviderData(Arc<RwLock<Option<Arc<Settings>>>>);
+pub struct ProviderData(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    settings: RwLock<Option<Arc<Settings>>>,
+    shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
 
 impl ProviderData {
     pub fn settings(&self, diags: &mut Diagnostics) -> Option<Arc<Settings>> {
-        let s = self.0.read().ok().and_then(|g| g.clone());
+        let s = self.0.settings.read().ok().and_then(|g| g.clone());
         if s.is_none() {
             diags.error(
                 "Provider not configured",
@@ -157,10 +167,29 @@ impl ProviderData {
         }
         s
     }
+
     fn set(&self, s: Settings) {
-        if let Ok(mut g) = self.0.write() {
+        if let Ok(mut g) = self.0.settings.write() {
             *g = Some(Arc::new(s));
         }
+        if let Ok(mut m) = self.0.shared.lock() {
+            m.clear();
+        }
+    }
+
+    /// The process-wide instance of `T` (a client), built by `init` on first use.
+    /// `init` returning `None` (with diagnostics) is not cached.
+    pub fn shared<T: Send + Sync + 'static>(
+        &self,
+        init: impl FnOnce() -> Option<T>,
+    ) -> Option<Arc<T>> {
+        let mut m = self.0.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = m.get(&TypeId::of::<T>()) {
+            return v.clone().downcast::<T>().ok();
+        }
+        let v = Arc::new(init()?);
+        m.insert(TypeId::of::<T>(), v.clone());
+        Some(v)
     }
 }
 
@@ -555,12 +584,12 @@ impl Provider for CicdProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn DynResource>> {
-        let mut v: Vec<Arc<dyn DynResource>> = Vec::new();
+        let mut v = crate::resources::all(&self.data);
         v.extend(self.extra_resources.iter().cloned());
         v
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
-        Vec::new()
+        crate::data_sources::all(&self.data)
     }
 }

@@ -1,0 +1,8 @@
+//! One typed client per system. No Terraform types in here: clients return
+//! `Result<T, clients::Error>` and resources turn errors into diagnostics.
+
+pub mod cache;
+pub mod error;
+pub mod http;
+
+pub use error::Error;
