@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
+/// One cached fetch: when it started, and the cell its result lands in.
+type Slot<T> = (Instant, Arc<OnceCell<Arc<T>>>);
+
 pub struct ListCache<T> {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<OnceCell<Arc<T>>>)>>,
+    entries: Mutex<HashMap<String, Slot<T>>>,
 }
 
 impl<T> ListCache<T> {
