@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod data_sources;
+pub mod docs;
 pub mod provider;
 pub mod resources;
 pub mod retention;
