@@ -133,7 +133,7 @@ struct NestedDoc {
 }
 
 fn block_lists(o: &mut String, b: &Block, prefix: &str, nested: &mut Vec<(String, NestedDoc)>) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [(&str, AttrFilter); 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional && !a.required),
@@ -218,6 +218,9 @@ fn block_lists(o: &mut String, b: &Block, prefix: &str, nested: &mut Vec<(String
         }
     }
 }
+
+/// Which attributes go in a group (Required / Optional / Read-Only).
+type AttrFilter = fn(&Attribute) -> bool;
 
 fn anchor(kind: &str, path: &str) -> String {
     format!("{kind}--{}", path.replace('.', "--"))
