@@ -74,16 +74,15 @@ fn unquote(v: &str) -> String {
 
 fn version_of(path: &Path) -> Option<(u32, u32, u32)> {
     let out = Command::new(path)
-        .arg("version")
+        .args(["version", "-json"])
         .env("CHECKPOINT_DISABLE", "1")
+        .env_remove("TF_CLI_CONFIG_FILE")
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next()?;
-    let v = first
-        .split_whitespace()
-        .find(|w| w.starts_with('v'))?
-        .trim_start_matches('v');
+    // Warnings may precede the JSON document.
+    let json: serde_json::Value = serde_json::from_str(&text[text.find('{')?..]).ok()?;
+    let v = json["terraform_version"].as_str()?;
     let mut it = v.split(['.', '-']).map(|x| x.parse::<u32>().unwrap_or(0));
     Some((it.next()?, it.next().unwrap_or(0), it.next().unwrap_or(0)))
 }
