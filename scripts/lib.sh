@@ -154,7 +154,7 @@ for spec in sys.argv[1:]:
 PY
 )
   [ -z "$missing" ] && return 0
-  log "pip install $(echo $missing)"
+  log "pip install ${missing//$'\n'/ }"
   # shellcheck disable=SC2086
   "$venv/bin/pip" install -q $missing >&2
 }

@@ -82,8 +82,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata: {name: $BAO_K8S_SA, namespace: $BAO_K8S_NS}
 YAML
-  local i
-  for i in $(seq 1 120); do jwt=$(bao_reviewer_token 2>/dev/null || true); [ -n "$jwt" ] && break; sleep 0.5; done
+  for _ in $(seq 1 120); do jwt=$(bao_reviewer_token 2>/dev/null || true); [ -n "$jwt" ] && break; sleep 0.5; done
   [ -n "$jwt" ] || die "bao: the token controller did not fill $BAO_REVIEWER_NS/$BAO_REVIEWER_SA-token"
 
   if ! bao_cli auth list -format=json | grep -q "\"$BAO_K8S_MOUNT/\""; then
@@ -122,10 +121,10 @@ bao_check() {
   local v
   v=$(bao_cli kv get -field=value secret/stack/smoke) || { echo "bao check: FAILED to read secret/stack/smoke"; return 1; }
   echo "bao check: secret/stack/smoke value=$v"
-  bao_cli write -field=token_policies "auth/$BAO_K8S_MOUNT/login" role="$BAO_K8S_ROLE" \
-    jwt="$(bao_kubectl -n "$BAO_K8S_NS" create token "$BAO_K8S_SA")" >/dev/null \
-    && echo "bao check: kubernetes login as $BAO_K8S_NS/$BAO_K8S_SA ok" \
-    || { echo "bao check: FAILED kubernetes login"; return 1; }
+  if bao_cli write -field=token_policies "auth/$BAO_K8S_MOUNT/login" role="$BAO_K8S_ROLE" \
+       jwt="$(bao_kubectl -n "$BAO_K8S_NS" create token "$BAO_K8S_SA")" >/dev/null; then
+    echo "bao check: kubernetes login as $BAO_K8S_NS/$BAO_K8S_SA ok"
+  else echo "bao check: FAILED kubernetes login"; return 1; fi
 }
 
 bao_stop() { stop_bg bao; }

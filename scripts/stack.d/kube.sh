@@ -87,7 +87,7 @@ kube_pki() {
   mkdir -p "$p"
   log "kube: generating CA, serving, admin and service-account keys in $p"
   (
-    cd "$p"
+    cd "$p" || exit 1
     openssl genrsa -out ca.key 2048 2>/dev/null
     openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/CN=stack-kube-ca" -out ca.crt
     openssl genrsa -out apiserver.key 2048 2>/dev/null
