@@ -258,7 +258,10 @@ impl CicdProvider {
     }
 }
 
-fn env(k: &str) -> Option<String> {
+/// Where environment fallbacks come from (the process environment, or a table in tests).
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn process_env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
@@ -267,6 +270,7 @@ fn pick(
     v: &Val<String>,
     path: &str,
     env_key: Option<&str>,
+    env: EnvLookup,
     unknown: &mut Vec<String>,
 ) -> Option<String> {
     match v {
@@ -299,6 +303,15 @@ fn block_of<T: Default + Clone>(v: &Val<T>, name: &str, unknown: &mut Vec<String
 }
 
 pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Settings {
+    resolve_with(cfg, tf_version, diags, &process_env)
+}
+
+pub fn resolve_with(
+    cfg: &Config,
+    tf_version: &str,
+    diags: &mut Diagnostics,
+    env: EnvLookup,
+) -> Settings {
     // woodpecker
     let mut u = Vec::new();
     let wb = block_of(&cfg.woodpecker, "woodpecker", &mut u);
@@ -306,12 +319,14 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
         &wb.server,
         "woodpecker.server",
         Some("WOODPECKER_SERVER"),
+        env,
         &mut u,
     );
     let token = pick(
         &wb.token,
         "woodpecker.token",
         Some("WOODPECKER_TOKEN"),
+        env,
         &mut u,
     );
     let woodpecker = match (server, token) {
@@ -343,12 +358,19 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
     // forgejo
     let mut u = Vec::new();
     let fb = block_of(&cfg.forgejo, "forgejo", &mut u);
-    let url = pick(&fb.url, "forgejo.url", Some("FORGEJO_URL"), &mut u);
-    let token = pick(&fb.token, "forgejo.token", Some("FORGEJO_TOKEN"), &mut u);
+    let url = pick(&fb.url, "forgejo.url", Some("FORGEJO_URL"), env, &mut u);
+    let token = pick(
+        &fb.token,
+        "forgejo.token",
+        Some("FORGEJO_TOKEN"),
+        env,
+        &mut u,
+    );
     let username = pick(
         &fb.username,
         "forgejo.username",
         Some("FORGEJO_USER"),
+        env,
         &mut u,
     );
     let forgejo = match (url, token) {
@@ -381,24 +403,27 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
     // kubernetes
     let mut u = Vec::new();
     let kb = block_of(&cfg.kubernetes, "kubernetes", &mut u);
-    let host = pick(&kb.host, "kubernetes.host", None, &mut u);
-    let ktoken = pick(&kb.token, "kubernetes.token", None, &mut u);
+    let host = pick(&kb.host, "kubernetes.host", None, env, &mut u);
+    let ktoken = pick(&kb.token, "kubernetes.token", None, env, &mut u);
     let ca = pick(
         &kb.cluster_ca_certificate,
         "kubernetes.cluster_ca_certificate",
         None,
+        env,
         &mut u,
     );
     let path = pick(
         &kb.config_path,
         "kubernetes.config_path",
         Some("KUBECONFIG"),
+        env,
         &mut u,
     );
     let context = pick(
         &kb.config_context,
         "kubernetes.config_context",
         None,
+        env,
         &mut u,
     );
     let kubernetes = if let Some(host) = host {
@@ -421,7 +446,13 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
     // vault
     let mut u = Vec::new();
     let vb = block_of(&cfg.vault, "vault", &mut u);
-    let address = pick(&vb.address, "vault.address", Some("VAULT_ADDR"), &mut u);
+    let address = pick(
+        &vb.address,
+        "vault.address",
+        Some("VAULT_ADDR"),
+        env,
+        &mut u,
+    );
     let kauth = match &vb.kubernetes_auth {
         Val::Known(k) => Some(k.clone()),
         Val::Unknown => {
@@ -431,11 +462,17 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
         Val::Null => None,
     };
     let auth = if let Some(k) = kauth {
-        let role = pick(&k.role, "vault.kubernetes_auth.role", None, &mut u);
-        let mount = pick(&k.mount, "vault.kubernetes_auth.mount", None, &mut u)
+        let role = pick(&k.role, "vault.kubernetes_auth.role", None, env, &mut u);
+        let mount = pick(&k.mount, "vault.kubernetes_auth.mount", None, env, &mut u)
             .unwrap_or_else(|| "kubernetes".into());
-        let jwt_path = pick(&k.jwt_path, "vault.kubernetes_auth.jwt_path", None, &mut u)
-            .unwrap_or_else(|| DEFAULT_SA_TOKEN_PATH.into());
+        let jwt_path = pick(
+            &k.jwt_path,
+            "vault.kubernetes_auth.jwt_path",
+            None,
+            env,
+            &mut u,
+        )
+        .unwrap_or_else(|| DEFAULT_SA_TOKEN_PATH.into());
         match role {
             Some(role) => Some(VaultAuth::Kubernetes {
                 role,
@@ -454,7 +491,7 @@ pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Setti
             }
         }
     } else {
-        pick(&vb.token, "vault.token", Some("VAULT_TOKEN"), &mut u)
+        pick(&vb.token, "vault.token", Some("VAULT_TOKEN"), env, &mut u)
             .map(|t| VaultAuth::Token(Secret::new(t)))
     };
     let vault = match (address, auth) {
@@ -591,5 +628,145 @@ impl Provider for CicdProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         crate::data_sources::all(&self.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn environment_fallbacks_and_missing_blocks() {
+        let mut d = Diagnostics::new();
+        let env = env_of(&[
+            ("FORGEJO_URL", "http://forge/"),
+            ("FORGEJO_TOKEN", "tok-forge-1"),
+            ("VAULT_ADDR", "http://v"),
+        ]);
+        let s = resolve_with(&Config::default(), "1.11.4", &mut d, &env);
+        assert!(
+            matches!(&s.forgejo, Configured::Ready(f) if f.url == "http://forge" && f.token.expose() == "tok-forge-1")
+        );
+        assert!(matches!(s.woodpecker, Configured::Missing));
+        assert!(matches!(s.kubernetes, Configured::Missing));
+        // VAULT_ADDR without a token: an error naming the block.
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].path, Some(AttrPath::root("vault")));
+
+        let mut d = Diagnostics::new();
+        assert!(require(
+            &s.woodpecker,
+            "woodpecker",
+            "WOODPECKER_SERVER / WOODPECKER_TOKEN",
+            &mut d
+        )
+        .is_none());
+        assert!(
+            d.0[0]
+                .summary
+                .contains("woodpecker block is not configured"),
+            "{:?}",
+            d.0
+        );
+        assert!(d.0[0].detail.contains("WOODPECKER_SERVER"));
+    }
+
+    #[test]
+    fn configuration_wins_and_partial_blocks_name_the_missing_attribute() {
+        let cfg = Config {
+            woodpecker: Val::Known(WoodpeckerBlock {
+                server: Val::Known("https://ci".into()),
+                token: Val::Null,
+            }),
+            kubernetes: Val::Known(KubernetesBlock {
+                config_path: Val::Known("/k/config".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut d = Diagnostics::new();
+        let s = resolve_with(&cfg, "1.0.3", &mut d, &env_of(&[("KUBECONFIG", "/other")]));
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(
+            d.0[0].path,
+            Some(AttrPath::root("woodpecker").attr("token"))
+        );
+        assert!(
+            matches!(&s.kubernetes, Configured::Ready(KubernetesSettings::Kubeconfig { path: Some(p), .. }) if p == "/k/config")
+        );
+    }
+
+    #[test]
+    fn unknown_settings_are_reported_when_used() {
+        let cfg = Config {
+            forgejo: Val::Known(ForgejoBlock {
+                url: Val::Known("https://forge".into()),
+                token: Val::Unknown,
+                username: Val::Null,
+            }),
+            vault: Val::Unknown,
+            ..Default::default()
+        };
+        let mut d = Diagnostics::new();
+        let s = resolve_with(&cfg, "1.11.4", &mut d, &env_of(&[]));
+        assert!(
+            d.0.is_empty(),
+            "unknowns are not errors at configure time: {:?}",
+            d.0
+        );
+        let mut d = Diagnostics::new();
+        assert!(require(&s.forgejo, "forgejo", "FORGEJO_URL / FORGEJO_TOKEN", &mut d).is_none());
+        assert!(d.0[0].detail.contains("forgejo.token"), "{:?}", d.0);
+        assert!(d.0[0].detail.contains("only known after apply"));
+        let mut d = Diagnostics::new();
+        assert!(require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", &mut d).is_none());
+        assert!(d.0[0].detail.contains("vault"));
+    }
+
+    #[test]
+    fn vault_kubernetes_auth_defaults() {
+        let cfg = Config {
+            vault: Val::Known(VaultBlock {
+                address: Val::Known("http://v".into()),
+                token: Val::Null,
+                kubernetes_auth: Val::Known(KubernetesAuthBlock {
+                    role: Val::Known("ci".into()),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        let mut d = Diagnostics::new();
+        let s = resolve_with(
+            &cfg,
+            "1.11.4",
+            &mut d,
+            &env_of(&[("VAULT_TOKEN", "ignored-token")]),
+        );
+        assert!(d.0.is_empty());
+        match s.vault {
+            Configured::Ready(VaultSettings {
+                auth:
+                    VaultAuth::Kubernetes {
+                        role,
+                        mount,
+                        jwt_path,
+                    },
+                ..
+            }) => {
+                assert_eq!((role.as_str(), mount.as_str()), ("ci", "kubernetes"));
+                assert_eq!(jwt_path, DEFAULT_SA_TOKEN_PATH);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
