@@ -42,6 +42,7 @@ fn main() {
     // One TLS crypto provider for the whole process (reqwest, kube-rs and the plugin server).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     logging::init();
+    tracing::trace!("starting");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

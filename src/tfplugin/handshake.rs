@@ -445,10 +445,13 @@ pub async fn serve(provider: Arc<dyn DynProvider>, opts: ServeOpts) -> Result<()
     let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
         .ok()
         .filter(|s| !s.trim().is_empty());
+    tracing::trace!(network, "listener ready");
     let (tls, cert_field) = match (&client_cert, opts.debug) {
         (Some(pem), false) => {
             let id = ServerIdentity::generate()?;
+            tracing::trace!("server certificate generated");
             let cfg = server_tls_config(&id, pem)?;
+            tracing::trace!("TLS configured");
             (
                 Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))),
                 id.handshake_cert(),
