@@ -4,5 +4,6 @@
 pub mod cache;
 pub mod error;
 pub mod http;
+pub mod registry;
 
 pub use error::Error;
