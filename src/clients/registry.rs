@@ -425,6 +425,12 @@ impl RegistryClient {
     /// Credentials for `host` (Basic to the token realm, or directly when asked for Basic).
     pub fn set_basic(&self, host: &str, user: &str, password: Secret) {
         let mut m = self.creds.lock().unwrap_or_else(|p| p.into_inner());
+        let same = m
+            .get(host)
+            .is_some_and(|(u, p)| u == user && p.expose() == password.expose());
+        if same {
+            return;
+        }
         m.insert(host.to_string(), (user.to_string(), password));
         // Tokens fetched with other credentials must not be reused.
         self.tokens
