@@ -392,6 +392,49 @@ fn run_one(f: &Forge, cli: &support::Cli, org: &str) {
     );
     w.expect_empty_plan();
 
+    // The registry changes between plan and apply: apply deletes only what the plan showed
+    // and is still deletable, leaves what became deletable since for the next plan, and the
+    // result is consistent with the plan.
+    f.oci_push(&["backdate", &img("app"), "new2", "35"]);
+    f.oci_push(&[
+        "push-image",
+        &img("app"),
+        "new3",
+        "--seed",
+        &format!("{org}new3"),
+    ]);
+    let r = w.run(&["plan", "-no-color", "-input=false", "-out=saved.tfplan"]);
+    assert!(
+        r.code == 0 && r.stdout.contains("\"new2\""),
+        "[{l}] {}",
+        r.all()
+    );
+    f.oci_push(&["backdate", &img("app"), "new3", "35"]);
+    f.oci_push(&[
+        "push-image",
+        &img("app"),
+        "new4",
+        "--seed",
+        &format!("{org}new4"),
+    ]);
+    let r = w.run(&["apply", "-no-color", "-input=false", "saved.tfplan"]);
+    assert_eq!(r.code, 0, "[{l}] apply of the saved plan: {}", r.all());
+    assert!(
+        r.all().contains("became deletable after the plan"),
+        "[{l}] {}",
+        r.all()
+    );
+    let now = f.version_set(org);
+    assert!(
+        !now.contains("app:new2") && now.contains("app:new3") && now.contains("app:new4"),
+        "[{l}] {now:?}"
+    );
+    let plan = w.expect_changes();
+    assert!(plan.contains("\"new3\""), "[{l}] {plan}");
+    w.apply();
+    w.expect_empty_plan();
+    assert!(!f.version_set(org).contains("app:new3"));
+
     // Destroy removes only the policy.
     let before = f.version_set(org);
     w.destroy();
@@ -421,7 +464,7 @@ output "counts" {{
     assert_eq!(broken[0]["tag"], "m-new");
     assert_eq!(broken[0]["missing_digest"], broken_child.as_str());
     assert_eq!(broken[0]["platform"], "linux/arm64");
-    assert_eq!(j["counts"]["value"], serde_json::json!([1, 3, 5]), "[{l}]");
+    assert_eq!(j["counts"]["value"], serde_json::json!([1, 3, 5]), "[{l}]"); // app: v1.0.0, latest, new4
     if cli.version >= (1, 5, 0) {
         let c = Workdir::new(cli, Attach::Binary);
         c.write(&format!(

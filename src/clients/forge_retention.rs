@@ -240,3 +240,69 @@ impl ForgeClients {
             .map(|_| ())
     }
 }
+
+/// What [`carry_out`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub deleted: Vec<crate::retention::Deletion>,
+    /// Approved `package:version`s a fresh evaluation no longer deletes (gone, or needed now).
+    pub skipped: Vec<String>,
+    /// The deletion that failed (`package:version`) and why; nothing after it was tried.
+    pub failed: Option<(String, Error)>,
+    /// Deleted (204) versions the forge still lists afterwards.
+    pub still_listed: Vec<String>,
+}
+
+/// Delete the `approved` (package, version) pairs that a fresh evaluation of `policy` still
+/// deletes, in its safe order, then re-list to verify they are gone.
+pub async fn carry_out(
+    fj: &ForgejoClient,
+    reg: &RegistryClient,
+    owner: &str,
+    package_type: &str,
+    policy: &Policy,
+    approved: &BTreeSet<(String, String)>,
+) -> Result<Applied, Error> {
+    let fresh = evaluate(fj, reg, owner, package_type, policy, now_unix()).await?;
+    let key = |d: &crate::retention::Deletion| (d.package.clone(), d.version.clone());
+    let deletable: BTreeSet<(String, String)> = fresh.plan.deletions.iter().map(key).collect();
+    let mut out = Applied {
+        skipped: approved
+            .difference(&deletable)
+            .map(|(p, v)| format!("{p}:{v}"))
+            .collect(),
+        ..Default::default()
+    };
+    for d in fresh
+        .plan
+        .deletions
+        .iter()
+        .filter(|d| approved.contains(&key(d)))
+    {
+        match fj
+            .delete_version(owner, package_type, &d.package, &d.version)
+            .await
+        {
+            Ok(_) => out.deleted.push(d.clone()),
+            Err(e) => {
+                out.failed = Some((format!("{}:{}", d.package, d.version), e));
+                break;
+            }
+        }
+    }
+    if !out.deleted.is_empty() {
+        let left: BTreeSet<(String, String)> = fj
+            .list_versions(owner, package_type)
+            .await?
+            .into_iter()
+            .map(|v| (v.name, v.version))
+            .collect();
+        out.still_listed = out
+            .deleted
+            .iter()
+            .filter(|d| left.contains(&key(d)))
+            .map(|d| format!("{}:{}", d.package, d.version))
+            .collect();
+    }
+    Ok(out)
+}

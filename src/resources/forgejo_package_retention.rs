@@ -102,13 +102,13 @@ impl PackageRetention {
             .shared::<ForgeClients>(|| Some(ForgeClients::new(&f.url, f.token, f.username)))
     }
 
-    /// Evaluate the policy of `s` now: (pending deletions, kept count, engine order).
+    /// Evaluate the policy of `s` now: (pending deletions in order, kept count).
     async fn evaluate(
         &self,
         c: &ForgeClients,
         s: &State,
         diags: &mut Diagnostics,
-    ) -> Option<(Vec<Pending>, i64, Vec<retention::Deletion>)> {
+    ) -> Option<(Vec<Pending>, i64)> {
         let policy = match policy_of(s) {
             Ok(Some(p)) => p,
             Ok(None) => return None,
@@ -148,7 +148,7 @@ impl PackageRetention {
                         reason: d.reason.clone(),
                     })
                     .collect();
-                Some((pending, ev.plan.kept.len() as i64, ev.plan.deletions))
+                Some((pending, ev.plan.kept.len() as i64))
             }
             Err(e) => {
                 diags.error(
@@ -217,80 +217,61 @@ impl PackageRetention {
         let mut state = planned.clone();
         state.id = Val::Known(format!("{owner}/{ty}"));
         if !approved.is_empty() && !planned.dry_run() {
-            let (_, _, fresh) = self.evaluate(&c, planned, diags).await?;
-            let want: BTreeSet<(&str, &str)> = approved
+            let policy = match policy_of(planned) {
+                Ok(Some(p)) => p,
+                _ => return None,
+            };
+            let want: BTreeSet<(String, String)> = approved
                 .iter()
-                .map(|p| (p.package.as_str(), p.version.as_str()))
+                .map(|p| (p.package.clone(), p.version.clone()))
                 .collect();
-            let now_deletable: BTreeSet<(&str, &str)> = fresh
-                .iter()
-                .map(|d| (d.package.as_str(), d.version.as_str()))
-                .collect();
-            let skipped: Vec<String> = want
-                .iter()
-                .filter(|k| !now_deletable.contains(*k))
-                .map(|(p, v)| format!("{p}:{v}"))
-                .collect();
-            let mut deleted = Vec::new();
-            for d in fresh
-                .iter()
-                .filter(|d| want.contains(&(d.package.as_str(), d.version.as_str())))
-            {
-                match c
-                    .forgejo
-                    .delete_version(&owner, &ty, &d.package, &d.version)
+            let res = async {
+                c.ready().await?;
+                forge_retention::carry_out(&c.forgejo, &c.registry, &owner, &ty, &policy, &want)
                     .await
-                {
-                    Ok(_) => deleted.push(d.clone()),
-                    Err(e) => {
-                        diags.error(
-                            format!("Could not delete {}:{} of {owner}", d.package, d.version),
-                            format!(
-                                "{e}. {} version(s) were deleted before this one; nothing after it was. \
-                                 Deleting needs a token with the write:package scope.",
-                                deleted.len()
-                            ),
-                        );
-                        break;
-                    }
-                }
             }
-            if !skipped.is_empty() {
+            .await;
+            let done = match res {
+                Ok(done) => done,
+                Err(e) => {
+                    diags.error(
+                        format!("Could not apply the retention policy for {owner}/{ty}"),
+                        e.to_string(),
+                    );
+                    return None;
+                }
+            };
+            if let Some((which, e)) = &done.failed {
+                diags.error(
+                    format!("Could not delete {which} of {owner}"),
+                    format!(
+                        "{e}. {} version(s) were deleted before it; nothing after it was tried. \
+                         Deleting needs a token with the write:package scope.",
+                        done.deleted.len()
+                    ),
+                );
+            }
+            if !done.skipped.is_empty() {
                 diags.warning(
                     "Some planned deletions were skipped",
                     format!(
                         "The registry changed after the plan; these versions are no longer deletable \
                          (gone, or needed by a newer push) and were kept: {}",
-                        skipped.join(", ")
+                        done.skipped.join(", ")
                     ),
                 );
             }
-            // Verify through the API that what was deleted is gone.
-            match c.forgejo.list_versions(&owner, &ty).await {
-                Ok(vs) => {
-                    let left: BTreeSet<(&str, &str)> = vs
-                        .iter()
-                        .map(|v| (v.name.as_str(), v.version.as_str()))
-                        .collect();
-                    let still: Vec<String> = deleted
-                        .iter()
-                        .filter(|d| left.contains(&(d.package.as_str(), d.version.as_str())))
-                        .map(|d| format!("{}:{}", d.package, d.version))
-                        .collect();
-                    if !still.is_empty() {
-                        diags.error(
-                            "Deleted versions are still listed",
-                            format!(
-                                "The forge answered 204 but still lists: {}",
-                                still.join(", ")
-                            ),
-                        );
-                    }
-                }
-                Err(e) => diags.error("Could not verify the deletions", e.to_string()),
+            if !done.still_listed.is_empty() {
+                diags.error(
+                    "Deleted versions are still listed",
+                    format!(
+                        "The forge answered 204 but still lists: {}",
+                        done.still_listed.join(", ")
+                    ),
+                );
             }
         }
-        let (pending, kept, _) = self.evaluate(&c, planned, diags).await?;
+        let (pending, kept) = self.evaluate(&c, planned, diags).await?;
         state.kept_count = Val::Known(kept);
         if diags.has_errors() {
             // State true to what happened: what is still pending now.
@@ -525,7 +506,7 @@ impl Resource for PackageRetention {
                 st.pending_deletions = Val::Unknown;
                 return;
             }
-            let Some((pending, _, _)) = self.evaluate(&c, st, diags).await else {
+            let Some((pending, _)) = self.evaluate(&c, st, diags).await else {
                 return;
             };
             st.pending_deletions = Val::Known(vec![]);
@@ -584,7 +565,7 @@ impl Resource for PackageRetention {
                 ..state
             });
         }
-        let (pending, kept, _) = self.evaluate(&c, &state, diags).await?;
+        let (pending, kept) = self.evaluate(&c, &state, diags).await?;
         Some(State {
             pending_deletions: Val::Known(pending),
             kept_count: Val::Known(kept),
