@@ -309,6 +309,8 @@ enum Challenge {
         scope: Option<String>,
     },
     Basic,
+    /// `GET /v2/` answered without asking for credentials.
+    Open,
 }
 
 /// Pick the challenge to answer from all `WWW-Authenticate` headers: Bearer when offered.
@@ -397,6 +399,9 @@ pub struct RegistryClient {
     tokens: Mutex<HashMap<(String, String), Token>>,
     /// Serialises token fetches so concurrent first requests share one token.
     token_fetch: tokio::sync::Mutex<()>,
+    /// Serialises the first `GET /v2/` per host, so that a burst of concurrent first requests
+    /// costs one probe instead of one 401 each.
+    discover: tokio::sync::Mutex<()>,
 }
 
 impl Default for RegistryClient {
@@ -419,6 +424,7 @@ impl RegistryClient {
             challenges: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             token_fetch: tokio::sync::Mutex::new(()),
+            discover: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -462,12 +468,46 @@ impl RegistryClient {
             .cloned()
     }
 
+    /// Learn how `host` wants to be authenticated with one `GET /v2/` (the distribution
+    /// spec's version check), unless already known.
+    async fn discover(&self, host: &str) -> Result<Option<Challenge>, Error> {
+        let _guard = self.discover.lock().await;
+        if let Some(c) = self.known_challenge(host) {
+            return Ok(Some(c));
+        }
+        let url = format!("{}/v2/", base_url(host));
+        let resp = http::send_any(SYSTEM, self.http.get(&url)).await?;
+        let found = if resp.status().is_success() {
+            Some(Challenge::Open)
+        } else if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+            parse_challenges(
+                resp.headers()
+                    .get_all(reqwest::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+        } else {
+            None
+        };
+        if let Some(c) = &found {
+            self.challenges
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(host.to_string(), c.clone());
+        }
+        Ok(found)
+    }
+
     /// Credentials to send before any challenge, from what this client already knows.
     async fn preauth(&self, host: &str, scope: &str) -> Result<Auth, Error> {
         if let Some(t) = self.cached_token(host, scope) {
             return Ok(Auth::Bearer(t));
         }
-        match self.known_challenge(host) {
+        let known = match self.known_challenge(host) {
+            Some(c) => Some(c),
+            None => self.discover(host).await?,
+        };
+        match known {
             Some(Challenge::Basic) => Ok(self
                 .cred(host)
                 .map(|(u, p)| Auth::Basic(u, p))
@@ -475,7 +515,7 @@ impl RegistryClient {
             Some(c @ Challenge::Bearer { .. }) => {
                 Ok(Auth::Bearer(self.token(host, scope, &c).await?))
             }
-            None => Ok(Auth::None),
+            Some(Challenge::Open) | None => Ok(Auth::None),
         }
     }
 
@@ -567,6 +607,7 @@ impl RegistryClient {
             .unwrap_or_else(|p| p.into_inner())
             .insert(host.to_string(), challenge.clone());
         let auth = match &challenge {
+            Challenge::Open => return Ok((method, resp)),
             Challenge::Basic => match self.cred(host) {
                 Some((u, p)) => Auth::Basic(u, p),
                 None => return Ok((method, resp)),
