@@ -204,6 +204,22 @@ pub struct ForgeClients {
     pub registry: RegistryClient,
     username: Option<String>,
     login: tokio::sync::OnceCell<()>,
+    /// The last evaluation, reused by an apply that follows its plan within `MEMO_TTL`.
+    memo: std::sync::Mutex<Option<Memo>>,
+}
+
+struct Memo {
+    key: String,
+    at: std::time::Instant,
+    plan: RetentionPlan,
+}
+
+/// NOTE: Terraform plans a resource again right before applying it, in the same provider
+/// process; the evaluation of that plan is reused by the apply instead of being redone.
+const MEMO_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn memo_key(owner: &str, package_type: &str, policy: &Policy) -> String {
+    format!("{owner}\n{package_type}\n{policy:?}")
 }
 
 impl ForgeClients {
@@ -217,7 +233,58 @@ impl ForgeClients {
             registry: RegistryClient::new(),
             username,
             login: tokio::sync::OnceCell::new(),
+            memo: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Evaluate `policy` now (and remember the result for a following [`Self::carry_out`]).
+    pub async fn evaluate(
+        &self,
+        owner: &str,
+        package_type: &str,
+        policy: &Policy,
+    ) -> Result<Evaluation, Error> {
+        self.ready().await?;
+        let ev = evaluate(
+            &self.forgejo,
+            &self.registry,
+            owner,
+            package_type,
+            policy,
+            now_unix(),
+        )
+        .await?;
+        *self.memo.lock().unwrap_or_else(|p| p.into_inner()) = Some(Memo {
+            key: memo_key(owner, package_type, policy),
+            at: std::time::Instant::now(),
+            plan: ev.plan.clone(),
+        });
+        Ok(ev)
+    }
+
+    /// Delete the approved versions that an evaluation made just now still deletes.
+    pub async fn carry_out(
+        &self,
+        owner: &str,
+        package_type: &str,
+        policy: &Policy,
+        approved: &BTreeSet<(String, String)>,
+    ) -> Result<Applied, Error> {
+        let recent = {
+            let mut m = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+            m.take()
+                .filter(|m| {
+                    m.key == memo_key(owner, package_type, policy) && m.at.elapsed() < MEMO_TTL
+                })
+                .map(|m| m.plan)
+        };
+        let fresh = match recent {
+            Some(p) => p,
+            None => self.evaluate(owner, package_type, policy).await?.plan,
+        };
+        // Whatever happens next, the registry changed: no later call may reuse an evaluation.
+        self.memo.lock().unwrap_or_else(|p| p.into_inner()).take();
+        carry_out(&self.forgejo, owner, package_type, &fresh, approved).await
     }
 
     /// Give the registry client Basic credentials for the forge's registry (user:token); the
@@ -253,19 +320,18 @@ pub struct Applied {
     pub still_listed: Vec<String>,
 }
 
-/// Delete the `approved` (package, version) pairs that a fresh evaluation of `policy` still
-/// deletes, in its safe order, then re-list to verify they are gone.
+/// Delete the `approved` (package, version) pairs that the fresh evaluation still deletes, in
+/// its safe order, then re-list to verify they are gone.
+/// `fresh` must come from an evaluation made just before (see [`ForgeClients::carry_out`]).
 pub async fn carry_out(
     fj: &ForgejoClient,
-    reg: &RegistryClient,
     owner: &str,
     package_type: &str,
-    policy: &Policy,
+    fresh: &RetentionPlan,
     approved: &BTreeSet<(String, String)>,
 ) -> Result<Applied, Error> {
-    let fresh = evaluate(fj, reg, owner, package_type, policy, now_unix()).await?;
     let key = |d: &crate::retention::Deletion| (d.package.clone(), d.version.clone());
-    let deletable: BTreeSet<(String, String)> = fresh.plan.deletions.iter().map(key).collect();
+    let deletable: BTreeSet<(String, String)> = fresh.deletions.iter().map(key).collect();
     let mut out = Applied {
         skipped: approved
             .difference(&deletable)
@@ -274,7 +340,6 @@ pub async fn carry_out(
         ..Default::default()
     };
     for d in fresh
-        .plan
         .deletions
         .iter()
         .filter(|d| approved.contains(&key(d)))

@@ -17,7 +17,7 @@
 //! Endpoints: packages list/get/delete, `GET /api/v1/users/{owner}` (or orgs), `/v2` manifests.
 //! Import id: `owner/type`, e.g. `viktor/container`.
 
-use crate::clients::forge_retention::{self, ForgeClients};
+use crate::clients::forge_retention::ForgeClients;
 use crate::clients::forgejo::PACKAGE_TYPES;
 use crate::provider::{self, ProviderData};
 use crate::retention::{self, Policy};
@@ -123,19 +123,7 @@ impl PackageRetention {
             .known()
             .cloned()
             .unwrap_or("container".into());
-        let res = async {
-            c.ready().await?;
-            forge_retention::evaluate(
-                &c.forgejo,
-                &c.registry,
-                &owner,
-                &ty,
-                &policy,
-                forge_retention::now_unix(),
-            )
-            .await
-        }
-        .await;
+        let res = c.evaluate(&owner, &ty, &policy).await;
         match res {
             Ok(ev) => {
                 let pending = ev
@@ -225,12 +213,7 @@ impl PackageRetention {
                 .iter()
                 .map(|p| (p.package.clone(), p.version.clone()))
                 .collect();
-            let res = async {
-                c.ready().await?;
-                forge_retention::carry_out(&c.forgejo, &c.registry, &owner, &ty, &policy, &want)
-                    .await
-            }
-            .await;
+            let res = c.carry_out(&owner, &ty, &policy, &want).await;
             let done = match res {
                 Ok(done) => done,
                 Err(e) => {
