@@ -228,9 +228,13 @@ impl PackageRetention {
                 diags.error(
                     format!("Could not delete {which} of {owner}"),
                     format!(
-                        "{e}. {} version(s) were deleted before it; nothing after it was tried. \
-                         Deleting needs a token with the write:package scope.",
-                        done.deleted.len()
+                        "{e}. {} version(s) were deleted before it; nothing after it was tried.{}",
+                        done.deleted.len(),
+                        if e.is_forbidden() {
+                            " Deleting needs a token with the write:package scope."
+                        } else {
+                            ""
+                        }
                     ),
                 );
             }
