@@ -957,4 +957,206 @@ mod tests {
         }
         assert!(parse_manifest(b"not json", None, None).is_err());
     }
+
+    // -----------------------------------------------------------------------------------------
+    // A fake registry over plain HTTP/1.1 on 127.0.0.1, to test the auth dance and paging.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    struct Req {
+        method: String,
+        path: String,
+        auth: Option<String>,
+    }
+
+    type Handler = Arc<dyn Fn(&Req) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
+
+    async fn fake(handler: Handler) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = l.accept().await else {
+                    return;
+                };
+                let h = handler.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        let mut chunk = [0u8; 4096];
+                        let n = match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        buf.extend_from_slice(&chunk[..n]);
+                        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                            buf.drain(..end + 4);
+                            let mut lines = head.lines();
+                            let first: Vec<&str> = lines.next().unwrap_or("").split(' ').collect();
+                            let auth = lines
+                                .filter_map(|l| l.split_once(':'))
+                                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                                .map(|(_, v)| v.trim().to_string());
+                            let req = Req {
+                                method: first[0].to_string(),
+                                path: first.get(1).unwrap_or(&"").to_string(),
+                                auth,
+                            };
+                            let (status, headers, body) = h(&req);
+                            let mut out = format!("HTTP/1.1 {status} X\r\n");
+                            for (k, v) in headers {
+                                out.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                            if req.method != "HEAD" {
+                                out.push_str(&body);
+                            }
+                            if sock.write_all(out.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        host
+    }
+
+    fn image_body() -> String {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"digest":"sha256:c","size":1}},"layers":[]}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn bearer_challenge_anonymous_and_with_credentials_tokens_cached() {
+        let token_calls = Arc::new(AtomicUsize::new(0));
+        let seen_basic = Arc::new(Mutex::new(Vec::<Option<String>>::new()));
+        let host_cell = Arc::new(std::sync::OnceLock::<String>::new());
+        let (tc, sb, hc) = (token_calls.clone(), seen_basic.clone(), host_cell.clone());
+        let host = fake(Arc::new(move |r: &Req| {
+            let realm = format!("http://{}/token", hc.get().unwrap());
+            if r.path.starts_with("/token") {
+                tc.fetch_add(1, Ordering::SeqCst);
+                sb.lock().unwrap().push(r.auth.clone());
+                assert!(r.path.contains("scope=repository%3Alibrary%2Fnginx%3Apull"), "{}", r.path);
+                assert!(r.path.contains("service=fake"), "{}", r.path);
+                return (200, vec![], r#"{"access_token":"tok-1","expires_in":300}"#.into());
+            }
+            if r.auth.as_deref() != Some("Bearer tok-1") {
+                let ch = format!(
+                    "Bearer realm=\"{realm}\",service=\"fake\",scope=\"repository:library/nginx:pull\""
+                );
+                return (401, vec![("WWW-Authenticate".into(), ch)], "{}".into());
+            }
+            if r.path.contains("/manifests/missing") {
+                return (404, vec![], r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#.into());
+            }
+            let headers = vec![
+                ("Content-Type".into(), OCI_MANIFEST.to_string()),
+                ("Docker-Content-Digest".into(), "sha256:abc".into()),
+            ];
+            (200, headers, image_body())
+        }))
+        .await;
+        host_cell.set(host.clone()).unwrap();
+
+        // Anonymous: the token is fetched without credentials (public images).
+        let c = RegistryClient::new();
+        let h = c
+            .head_manifest(&host, "library/nginx", "latest")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.digest, "sha256:abc");
+        assert_eq!(h.media_type, OCI_MANIFEST);
+        let m = c
+            .get_manifest(&host, "library/nginx", "latest")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.kind, ManifestKind::Image);
+        assert!(c
+            .head_manifest(&host, "library/nginx", "missing")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            token_calls.load(Ordering::SeqCst),
+            1,
+            "token cached per (host, scope)"
+        );
+        assert_eq!(seen_basic.lock().unwrap()[0], None);
+
+        // With credentials: Basic goes to the token endpoint.
+        let c = RegistryClient::new();
+        c.set_basic(&host, "u", Secret::new("p4ssw0rd"));
+        c.head_manifest(&host, "library/nginx", "latest")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(token_calls.load(Ordering::SeqCst), 2);
+        let sent = seen_basic.lock().unwrap()[1].clone().unwrap();
+        assert_eq!(
+            sent,
+            format!(
+                "Basic {}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "u:p4ssw0rd")
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn basic_only_registry_and_tag_paging_until_an_empty_page() {
+        let expected = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "u:pw-123")
+        );
+        let pages = Arc::new(AtomicUsize::new(0));
+        let p2 = pages.clone();
+        let host = fake(Arc::new(move |r: &Req| {
+            if r.auth.as_deref() != Some(expected.as_str()) {
+                return (
+                    401,
+                    vec![("WWW-Authenticate".into(), "Basic realm=\"reg\"".into())],
+                    "{}".into(),
+                );
+            }
+            if r.path.starts_with("/v2/o/app/tags/list") {
+                p2.fetch_add(1, Ordering::SeqCst);
+                // Like the forge: `Link` on every non-empty page, the last one included.
+                let link = vec![(
+                    "Link".into(),
+                    "</v2/o/app/tags/list?n=100&last=x>; rel=\"next\"".into(),
+                )];
+                return if r.path.contains("last=t099") {
+                    (200, link, r#"{"name":"o/app","tags":["t100"]}"#.into())
+                } else if r.path.contains("last=t100") {
+                    (200, vec![], r#"{"name":"o/app","tags":[]}"#.into())
+                } else {
+                    let tags: Vec<String> = (0..100).map(|i| format!("\"t{i:03}\"")).collect();
+                    (
+                        200,
+                        link,
+                        format!(r#"{{"name":"o/app","tags":[{}]}}"#, tags.join(",")),
+                    )
+                };
+            }
+            (404, vec![], String::new())
+        }))
+        .await;
+        let c = RegistryClient::new();
+        c.set_basic(&host, "u", Secret::new("pw-123"));
+        let tags = c.tags(&host, "o/app").await.unwrap();
+        assert_eq!(tags.len(), 101);
+        assert_eq!(tags.last().map(String::as_str), Some("t100"));
+        assert_eq!(pages.load(Ordering::SeqCst), 3);
+        // Without credentials the 401 is an error with the status kept.
+        let anon = RegistryClient::new();
+        let e = anon.tags(&host, "o/app").await.unwrap_err();
+        assert_eq!(e.status(), Some(401));
+    }
 }
