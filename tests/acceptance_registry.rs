@@ -465,6 +465,10 @@ output "counts" {{
     assert_eq!(broken[0]["missing_digest"], broken_child.as_str());
     assert_eq!(broken[0]["platform"], "linux/arm64");
     assert_eq!(j["counts"]["value"], serde_json::json!([1, 3, 5]), "[{l}]"); // app: v1.0.0, latest, new4
+    d.write(&format!(
+        "data \"cicd_registry_integrity\" \"x\" {{\n  owner = \"{org}-nobody\"\n}}\n"
+    ));
+    d.plan_expect_error("does not exist");
     if cli.version >= (1, 5, 0) {
         let c = Workdir::new(cli, Attach::Binary);
         c.write(&format!(

@@ -136,6 +136,28 @@ impl DataSource for RegistryIntegrity {
                 return None;
             }
         };
+        if report.images_checked == 0 {
+            // An empty walk is also what a misspelt owner gives: tell them apart.
+            match clients.forgejo.owner_exists(&owner).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    diags.error_at(
+                        AttrPath::root("owner"),
+                        format!("Owner {owner} does not exist"),
+                        format!("The forge has no user or organization named {owner:?}."),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    diags.error_at(
+                        AttrPath::root("owner"),
+                        format!("Could not look up owner {owner}"),
+                        e.to_string(),
+                    );
+                    return None;
+                }
+            }
+        }
         let broken: Vec<BrokenEntry> = report
             .broken
             .into_iter()
