@@ -48,6 +48,11 @@ impl Forge {
         let script = std::env::var("OCI_PUSH")
             .map(PathBuf::from)
             .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/oci-push"));
+        assert!(
+            script.exists(),
+            "{} not found: the tests push images with scripts/oci-push (or set OCI_PUSH)",
+            script.display()
+        );
         let out = Command::new("python3")
             .arg(script)
             .args(args)
