@@ -8,11 +8,21 @@
 //! untagged manifests) through `DELETE /api/v1/packages/{owner}/{type}/{name}/{version}`.
 //!
 //! Between plan and apply the registry may change (new pushes). Apply deletes only versions
-//! that were planned (the list the plan showed, kept in private state) AND that a fresh
-//! evaluation still deletes, in the fresh evaluation's order: a version a new push made
-//! necessary (e.g. a child a new index references) is never deleted, and nothing unplanned
-//! is. Versions that became deletable after the plan are left for the next plan, with a
-//! warning; the state after apply holds what was planned (`[]`).
+//! that were approved at plan time (kept in private state) AND that a fresh evaluation still
+//! deletes, in the fresh evaluation's order: a version a new push made necessary (e.g. a child
+//! a new index references) is never deleted, and nothing unapproved is. Versions that became
+//! deletable after the plan are left for the next plan, with a warning; the state after apply
+//! holds what was planned (`[]`), as Terraform requires.
+//! - Unchanged policy (the nightly case): approved = the refreshed `pending_deletions` the plan
+//!   diff shows.
+//! - New policy or changed policy: the diff cannot show the new policy's list (the prior one
+//!   is the old policy's), so the plan lists it in a warning; approved = the evaluation of
+//!   Terraform's final plan right before apply (reused by the apply, see `ForgeClients`).
+//! - A policy value unknown at plan time (e.g. `protect_in_use` from a resource created in
+//!   the same run): nothing is deleted by that apply; the next plan shows the deletions.
+//!
+//! `kept_count` is null only in an imported state that was never applied: read does not
+//! evaluate it then (the policy comes from configuration at the next apply).
 //!
 //! Endpoints: packages list/get/delete, `GET /api/v1/users/{owner}` (or orgs), `/v2` manifests.
 //! Import id: `owner/type`, e.g. `viktor/container`.
