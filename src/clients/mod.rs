@@ -3,6 +3,10 @@
 
 pub mod cache;
 pub mod error;
+pub mod forge_retention;
+pub mod forgejo;
 pub mod http;
+pub mod integrity;
+pub mod registry;
 
 pub use error::Error;

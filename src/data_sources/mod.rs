@@ -1,13 +1,15 @@
 //! One file per data source.
 
+pub mod registry_integrity;
+
 use crate::provider::ProviderData;
-use crate::tfplugin::resource::DynDataSource;
+use crate::tfplugin::resource::{data_source, DynDataSource};
 use std::sync::Arc;
 
 /// Every data source the provider serves.
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynDataSource>> {
-    let _ = data;
     vec![
         // data source registrations, one line each
+        data_source(registry_integrity::RegistryIntegrity::new(data.clone())),
     ]
 }

@@ -1,13 +1,17 @@
 //! One file per Terraform resource type.
 
+pub mod forgejo_package_retention;
+
 use crate::provider::ProviderData;
-use crate::tfplugin::resource::DynResource;
+use crate::tfplugin::resource::{resource, DynResource};
 use std::sync::Arc;
 
 /// Every resource type the provider serves.
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
-    let _ = data;
     vec![
         // resource registrations, one line each
+        resource(forgejo_package_retention::PackageRetention::new(
+            data.clone(),
+        )),
     ]
 }

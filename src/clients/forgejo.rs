@@ -1,0 +1,327 @@
+//! Forgejo / Gitea REST client for the packages API (api/v1).
+//!
+//! Endpoints: `GET /api/v1/packages/{owner}?type=&page=&limit=` (one entry per version, newest
+//! first, `limit` <= 50), `GET|DELETE /api/v1/packages/{owner}/{type}/{name}/{version}`,
+//! `GET /api/v1/users/{owner}` and `GET /api/v1/orgs/{owner}` (owner exists),
+//! `GET /api/v1/user` (who the token belongs to). Auth: `Authorization: token <PAT>`.
+
+use super::http;
+use super::Error;
+use crate::tfplugin::logging::Secret;
+use serde::Deserialize;
+
+pub const SYSTEM: &str = "forgejo";
+
+/// Package types the packages API knows (Forgejo and Gitea).
+pub const PACKAGE_TYPES: &[&str] = &[
+    "alpine",
+    "arch",
+    "cargo",
+    "chef",
+    "composer",
+    "conan",
+    "conda",
+    "container",
+    "cran",
+    "debian",
+    "generic",
+    "go",
+    "helm",
+    "maven",
+    "npm",
+    "nuget",
+    "pub",
+    "pypi",
+    "rpm",
+    "rubygems",
+    "swift",
+    "vagrant",
+];
+
+/// Largest page the packages API serves.
+const PAGE: usize = 50;
+
+/// One package version as the packages API lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageVersion {
+    /// The version's id.
+    pub id: i64,
+    pub package_type: String,
+    pub name: String,
+    pub version: String,
+    /// Creation (push) time, unix seconds.
+    pub created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct RawPackage {
+    id: i64,
+    #[serde(rename = "type", default)]
+    package_type: String,
+    name: String,
+    version: String,
+    #[serde(default)]
+    created_at: String,
+}
+
+impl RawPackage {
+    fn into_version(self) -> PackageVersion {
+        PackageVersion {
+            id: self.id,
+            created_at: parse_rfc3339(&self.created_at).unwrap_or(0),
+            package_type: self.package_type,
+            name: self.name,
+            version: self.version,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    username: String,
+}
+
+pub struct ForgejoClient {
+    base: String,
+    token: Secret,
+    http: reqwest::Client,
+}
+
+impl ForgejoClient {
+    pub fn new(base_url: &str, token: Secret) -> Self {
+        ForgejoClient {
+            base: base_url.trim_end_matches('/').to_string(),
+            token,
+            http: http::client(),
+        }
+    }
+
+    /// Host (and port) of the forge: its OCI registry lives there under `/v2`.
+    pub fn registry_host(&self) -> String {
+        url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("token {}", self.token.expose()))
+    }
+
+    /// Every version of every package of `package_type` owned by `owner`.
+    pub async fn list_versions(
+        &self,
+        owner: &str,
+        package_type: &str,
+    ) -> Result<Vec<PackageVersion>, Error> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let resp = http::send(
+                SYSTEM,
+                self.get(&format!("/api/v1/packages/{}", enc(owner)))
+                    .query(&[
+                        ("type", package_type.to_string()),
+                        ("page", page.to_string()),
+                        ("limit", PAGE.to_string()),
+                    ]),
+            )
+            .await?;
+            let total: Option<usize> = resp
+                .headers()
+                .get("x-total-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let path = resp.url().path().to_string();
+            let items: Vec<RawPackage> = resp.json().await.map_err(|e| Error::Decode {
+                system: SYSTEM,
+                method: "GET".into(),
+                path,
+                message: e.to_string(),
+            })?;
+            let n = items.len();
+            out.extend(items.into_iter().map(RawPackage::into_version));
+            if n < PAGE || total.is_some_and(|t| out.len() >= t) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One version; `None` when it does not exist.
+    pub async fn get_version(
+        &self,
+        owner: &str,
+        package_type: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PackageVersion>, Error> {
+        let path = version_path(owner, package_type, name, version);
+        match http::send_json::<RawPackage>(SYSTEM, self.get(&path)).await {
+            Ok(p) => Ok(Some(p.into_version())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delete one version (204). `Ok(false)` when it was already gone.
+    pub async fn delete_version(
+        &self,
+        owner: &str,
+        package_type: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<bool, Error> {
+        let path = version_path(owner, package_type, name, version);
+        let req = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .header("Authorization", format!("token {}", self.token.expose()));
+        match http::send(SYSTEM, req).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the token may delete package versions of `owner`, found out without deleting
+    /// anything: a DELETE of a version that cannot exist answers 404 when the token has
+    /// `write:package` and 403 when it does not (the scope check runs before the lookup).
+    pub async fn can_delete_packages(&self, owner: &str, package_type: &str) -> Result<(), Error> {
+        match self
+            .delete_version(
+                owner,
+                package_type,
+                "cicd-scope-probe--never-a-package",
+                "0.0.0-probe",
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a user or organization named `owner` exists.
+    pub async fn owner_exists(&self, owner: &str) -> Result<bool, Error> {
+        for kind in ["users", "orgs"] {
+            let path = format!("/api/v1/{kind}/{}", enc(owner));
+            match http::send(SYSTEM, self.get(&path)).await {
+                Ok(_) => return Ok(true),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Login of the user the token belongs to.
+    pub async fn current_user(&self) -> Result<String, Error> {
+        let u: RawUser = http::send_json(SYSTEM, self.get("/api/v1/user")).await?;
+        Ok(if u.login.is_empty() {
+            u.username
+        } else {
+            u.login
+        })
+    }
+}
+
+fn version_path(owner: &str, package_type: &str, name: &str, version: &str) -> String {
+    format!(
+        "/api/v1/packages/{}/{}/{}/{}",
+        enc(owner),
+        enc(package_type),
+        enc(name),
+        enc(version)
+    )
+}
+
+/// Percent-encode one path segment.
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `2026-11-27T09:24:49Z`, `2026-11-27T09:24:49.123+02:00` -> unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.bytes().take_while(|b| b.is_ascii_digit()).count();
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_parse() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2026-11-27T09:24:49Z"), Some(1_795_771_489));
+        assert_eq!(
+            parse_rfc3339("2026-11-27T11:24:49.5+02:00"),
+            Some(1_795_771_489)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(enc("sha256:ab"), "sha256:ab");
+        assert_eq!(enc("a/b c"), "a%2Fb%20c");
+    }
+}
