@@ -410,6 +410,7 @@ impl Resource for PackageRetention {
                 Attribute::string("type")
                     .optional()
                     .computed()
+                    .force_new()
                     .default_value(Value::string("container"))
                     .describe(
                         "Package type (default `container`). Digest-aware rules (index children, shared digests, \
@@ -456,21 +457,6 @@ impl Resource for PackageRetention {
     ) {
         let Some(c) = self.clients(diags) else { return };
         let st = &mut plan.state;
-        // NOTE: Terraform proposes the prior value for an optional+computed attribute removed
-        // from configuration, and the framework then plans the prior state: apply the
-        // defaults here so that removing `dry_run = true` (or `type`) takes effect.
-        if req.config.dry_run.is_null() {
-            st.dry_run = Val::Known(false);
-        }
-        if req.config.delete_latest.is_null() {
-            st.delete_latest = Val::Known(false);
-        }
-        if req.config.package_type.is_null() && st.package_type != Val::Known("container".into()) {
-            st.package_type = Val::Known("container".into());
-            if req.prior.is_some() {
-                plan.requires_replace.push(AttrPath::root("type"));
-            }
-        }
         if let (Val::Known(o), Val::Known(t)) = (&st.owner, &st.package_type) {
             st.id = Val::Known(format!("{o}/{t}"));
         }

@@ -546,6 +546,10 @@ pub fn plan_default(
     let creating = prior.is_null();
     let mut planned = proposed.clone();
     null_write_only(block, &mut planned);
+    // NOTE: for an optional+computed attribute removed from configuration, Terraform proposes
+    // the prior value; one with a default goes back to the default, so apply it before deciding
+    // whether anything changed.
+    apply_defaults(block, config, &mut planned);
     let mut prior_cmp = prior.clone();
     null_write_only(block, &mut prior_cmp);
     // NOTE: no change in configuration means the prior state is the plan: computed attributes
@@ -559,6 +563,17 @@ pub fn plan_default(
         collect_replace(block, prior, &planned, &mut Vec::new(), &mut replace);
     }
     (planned, replace)
+}
+
+fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
+    let Value::Object(p) = planned else { return };
+    for a in &block.attributes {
+        if let Some(d) = &a.default {
+            if config.attr(&a.name).is_none_or(|v| v.is_null()) {
+                p.insert(a.name.clone(), d.clone());
+            }
+        }
+    }
 }
 
 fn mark_computed(
@@ -797,6 +812,35 @@ mod tests {
         let (p, rr) = plan_default(&block(), &prior, &cfg, &proposed);
         assert_eq!(p, prior);
         assert!(rr.is_empty());
+    }
+
+    #[test]
+    fn removed_attribute_with_default_returns_to_default() {
+        let b = block().attr(
+            Attribute::bool("dry_run")
+                .optional()
+                .computed()
+                .default_value(Value::Bool(false)),
+        );
+        let prior = obj(&[
+            ("name", s("a")),
+            ("note", Value::Null),
+            ("id", s("7")),
+            ("etag", s("e1")),
+            ("secret_wo", Value::Null),
+            ("mode", s("fast")),
+            ("dry_run", Value::Bool(true)),
+        ]);
+        let mut cfg = prior.clone();
+        if let Value::Object(m) = &mut cfg {
+            for k in ["id", "etag", "mode", "dry_run"] {
+                m.insert(k.into(), Value::Null);
+            }
+        }
+        // Terraform proposes the prior value for the removed optional+computed attribute.
+        let (p, _) = plan_default(&b, &prior, &cfg, &prior);
+        assert_eq!(p.attr("dry_run"), Some(&Value::Bool(false)));
+        assert_eq!(p.attr("id"), Some(&s("7")));
     }
 
     #[test]
