@@ -4,5 +4,7 @@
 pub mod cache;
 pub mod error;
 pub mod http;
+pub mod kubernetes;
+pub mod vault;
 
 pub use error::Error;

@@ -643,13 +643,29 @@ fn collect_replace(
     }
 }
 
-/// Write-only attributes are null in every plan and state (protocol rule, 6.8).
+/// Write-only attributes are null in every plan and state (protocol rule, 6.8), nested
+/// attributes included (e.g. `registries["host"].password_wo`).
 pub fn null_write_only(block: &Block, v: &mut Value) {
     let Value::Object(m) = v else { return };
     for a in &block.attributes {
         if a.write_only {
             if let Some(slot) = m.get_mut(&a.name) {
                 *slot = Value::Null;
+            }
+        } else if let AttrType::Nested { attributes, .. } = &a.ty {
+            if let Some(slot) = m.get_mut(&a.name) {
+                let inner = Block {
+                    attributes: attributes.clone(),
+                    ..Default::default()
+                };
+                match slot {
+                    Value::Object(_) => null_write_only(&inner, slot),
+                    Value::List(xs) | Value::Set(xs) => {
+                        xs.iter_mut().for_each(|x| null_write_only(&inner, x))
+                    }
+                    Value::Map(xs) => xs.values_mut().for_each(|x| null_write_only(&inner, x)),
+                    _ => {}
+                }
             }
         }
     }
@@ -699,6 +715,39 @@ fn check_write_only_allowed(
             path.push(b.type_name.clone());
             check_write_only_allowed(&b.block, v, cx, path, diags);
             path.pop();
+        }
+    }
+    // Nested attributes (single objects and maps of objects; the path names the first
+    // element found, which is enough for Terraform to point at the attribute).
+    for a in &block.attributes {
+        let AttrType::Nested { attributes, .. } = &a.ty else {
+            continue;
+        };
+        let inner = Block {
+            attributes: attributes.clone(),
+            ..Default::default()
+        };
+        match config.attr(&a.name) {
+            Some(v @ Value::Object(_)) => {
+                path.push(a.name.clone());
+                check_write_only_allowed(&inner, v, cx, path, diags);
+                path.pop();
+            }
+            Some(Value::Map(xs)) => {
+                for x in xs.values() {
+                    path.push(a.name.clone());
+                    check_write_only_allowed(&inner, x, cx, path, diags);
+                    path.pop();
+                }
+            }
+            Some(Value::List(xs) | Value::Set(xs)) => {
+                for x in xs {
+                    path.push(a.name.clone());
+                    check_write_only_allowed(&inner, x, cx, path, diags);
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
 }
