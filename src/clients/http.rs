@@ -48,11 +48,20 @@ fn path_of(url: &reqwest::Url) -> String {
     }
 }
 
-/// Send a request; a non-2xx status becomes `Error::Status` with the server's text.
-pub async fn send(
+/// Send a request and return the answer whatever its status (counted and logged like `send`).
+/// For protocols that read headers of error answers, e.g. a registry's 401
+/// `WWW-Authenticate` challenge; turn the answer into an error with [`error_from`].
+pub async fn send_any(
     system: &'static str,
     req: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Error> {
+    execute(system, req).await.map(|(_, r)| r)
+}
+
+async fn execute(
+    system: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<(String, reqwest::Response), Error> {
     let req = req
         .build()
         .map_err(|e| Error::Other(format!("could not build a request to {system}: {e}")))?;
@@ -71,9 +80,26 @@ pub async fn send(
         })?;
     let status = resp.status();
     tracing::debug!(system, method = %method, path = %path, status = status.as_u16(), "http response");
-    if status.is_success() {
+    Ok((method, resp))
+}
+
+/// Send a request; a non-2xx status becomes `Error::Status` with the server's text.
+pub async fn send(
+    system: &'static str,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let (method, resp) = execute(system, req).await?;
+    if resp.status().is_success() {
         return Ok(resp);
     }
+    Err(error_from(system, &method, resp).await)
+}
+
+/// The `Error::Status` for a non-success answer, with the server's text (shortened).
+pub async fn error_from(system: &'static str, method: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status();
+    let method = method.to_string();
+    let path = path_of(resp.url());
     let mut text = resp.text().await.unwrap_or_default();
     if text.len() > MAX_ERROR_TEXT {
         let mut cut = MAX_ERROR_TEXT;
@@ -83,13 +109,13 @@ pub async fn send(
         text.truncate(cut);
         text.push('…');
     }
-    Err(Error::Status {
+    Error::Status {
         system,
         method,
         path,
         status: status.as_u16(),
         message: text,
-    })
+    }
 }
 
 /// Send and decode a JSON answer.

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod error;
 pub mod http;
 pub mod kubernetes;
+pub mod registry;
 pub mod vault;
 
 pub use error::Error;

@@ -1,0 +1,913 @@
+//! OCI distribution (`/v2`) client: manifests (HEAD and GET), tags and the catalog, with the
+//! registry token dance every registry uses, plus an [`ImageRef`] parser.
+//!
+//! Authentication, per registry host:
+//! - a request goes out anonymously (or with a cached token); a 401 carries
+//!   `WWW-Authenticate: Bearer realm=..,service=..,scope=..`: a token is fetched from the realm
+//!   (with Basic credentials when [`RegistryClient::set_basic`] gave some, anonymously
+//!   otherwise, which is how public images on public registries are pulled) and the request is
+//!   sent again with it. Tokens are cached per (host, scope) until they expire; the realm is
+//!   remembered per host so later scopes skip the anonymous round trip.
+//! - a registry that only offers `Basic` gets the credentials directly.
+//!
+//! Scheme: `http://` for `localhost` and `127.0.0.1` (with any port), `https://` otherwise.
+//! Deleting is left to the forge's packages API on purpose (a registry `DELETE` by digest
+//! removes every tag holding that digest).
+
+use super::http;
+use super::Error;
+use crate::tfplugin::logging::Secret;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const SYSTEM: &str = "registry";
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Docker Hub's registry host, used for references without a registry part.
+pub const DOCKER_HUB: &str = "registry-1.docker.io";
+/// Page size for tags and catalog (the forge caps `n` at 100).
+const PAGE: usize = 100;
+/// Token lifetime assumed when the token endpoint gives none (the distribution spec's default).
+const DEFAULT_TOKEN_SECS: u64 = 60;
+
+/// `host/repository[:tag][@sha256:...]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host with port, e.g. `registry-1.docker.io` or `127.0.0.1:5000`.
+    pub host: String,
+    /// Repository path, e.g. `library/nginx` or `viktor/app`.
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parse a reference with Docker's default-host rules: the first path part is a registry
+    /// host only when it contains `.` or `:` or is `localhost`; otherwise the image is on
+    /// Docker Hub, where a single name means `library/<name>`. `docker.io` and
+    /// `index.docker.io` mean Docker Hub too. Neither tag nor digest means tag `latest`.
+    pub fn parse(s: &str) -> Result<ImageRef, String> {
+        let text = s.trim();
+        let bad = |why: &str| format!("invalid image reference {text:?}: {why}");
+        if text.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let (name, digest) = match text.split_once('@') {
+            Some((n, d)) => {
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .ok_or_else(|| bad("the digest must start with sha256:"))?;
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(bad("the digest must be sha256: and 64 hex digits"));
+                }
+                (n, Some(format!("sha256:{}", hex.to_ascii_lowercase())))
+            }
+            None => (text, None),
+        };
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (path, tag) = match name[last_slash..].rfind(':') {
+            Some(i) => (
+                &name[..last_slash + i],
+                Some(name[last_slash + i + 1..].to_string()),
+            ),
+            None => (name, None),
+        };
+        if let Some(t) = &tag {
+            let ok = !t.is_empty()
+                && t.len() <= 128
+                && t.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !ok {
+                return Err(bad(&format!("invalid tag {t:?}")));
+            }
+        }
+        let (host, repo) = match path.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), rest.to_string())
+            }
+            _ => (DOCKER_HUB.to_string(), path.to_string()),
+        };
+        let host = match host.as_str() {
+            "docker.io" | "index.docker.io" => DOCKER_HUB.to_string(),
+            _ => host,
+        };
+        if repo.is_empty() || repo.split('/').any(|p| p.is_empty()) {
+            return Err(bad("the repository name is empty"));
+        }
+        if !repo.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/')
+        }) {
+            return Err(bad(
+                "repository names use lower-case letters, digits and . _ - / only",
+            ));
+        }
+        let repository = if host == DOCKER_HUB && !repo.contains('/') {
+            format!("library/{repo}")
+        } else {
+            repo
+        };
+        let tag = if tag.is_none() && digest.is_none() {
+            Some("latest".to_string())
+        } else {
+            tag
+        };
+        Ok(ImageRef {
+            host,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// What to ask the registry for: the digest when there is one, else the tag.
+    pub fn reference(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.host, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `http://` for loopback hosts, `https://` otherwise.
+pub fn base_url(host: &str) -> String {
+    let bare = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    if matches!(bare, "localhost" | "127.0.0.1" | "[::1]") {
+        format!("http://{host}")
+    } else {
+        format!("https://{host}")
+    }
+}
+
+/// What a HEAD tells about a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestHead {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestKind {
+    /// An image manifest (Docker v2 schema 2 or OCI).
+    Image,
+    /// A manifest list or OCI index.
+    Index,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A child of an index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Child {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub platform: Option<Platform>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    pub digest: String,
+    pub media_type: String,
+    pub kind: ManifestKind,
+    /// Index children; empty for an image.
+    pub children: Vec<Child>,
+    pub size: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<RawChild>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawChild {
+    digest: String,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    platform: Option<RawPlatform>,
+}
+
+#[derive(Deserialize)]
+struct RawPlatform {
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+/// Parse a manifest body. `content_type` is the answer's Content-Type (preferred over the
+/// body's `mediaType`); `digest` the `Docker-Content-Digest` header, else computed.
+pub fn parse_manifest(
+    body: &[u8],
+    content_type: Option<&str>,
+    digest: Option<&str>,
+) -> Result<Manifest, String> {
+    let raw: RawManifest =
+        serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
+    let ct = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        .filter(|c| c.starts_with("application/vnd."));
+    let media_type = ct.or(raw.media_type).unwrap_or_default();
+    let is_index = media_type == OCI_INDEX || media_type == DOCKER_LIST || raw.manifests.is_some();
+    let children = raw
+        .manifests
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| Child {
+            digest: c.digest.to_ascii_lowercase(),
+            media_type: c.media_type.unwrap_or_default(),
+            size: c.size.unwrap_or(0),
+            platform: c.platform.map(|p| Platform {
+                os: p.os,
+                architecture: p.architecture,
+                variant: p.variant.filter(|v| !v.is_empty()),
+            }),
+        })
+        .collect();
+    let digest = match digest {
+        Some(d) if d.starts_with("sha256:") => d.to_ascii_lowercase(),
+        _ => format!("sha256:{}", hex::encode(Sha256::digest(body))),
+    };
+    Ok(Manifest {
+        digest,
+        media_type,
+        kind: if is_index {
+            ManifestKind::Index
+        } else {
+            ManifestKind::Image
+        },
+        children,
+        size: body.len() as u64,
+    })
+}
+
+/// A parsed `WWW-Authenticate` challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Challenge {
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+    Basic,
+}
+
+/// Pick the challenge to answer from all `WWW-Authenticate` headers: Bearer when offered.
+fn parse_challenges<'a>(headers: impl Iterator<Item = &'a str>) -> Option<Challenge> {
+    let mut basic = false;
+    for h in headers {
+        let h = h.trim();
+        let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            basic = true;
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            let params = parse_params(rest);
+            if let Some(realm) = params.get("realm") {
+                return Some(Challenge::Bearer {
+                    realm: realm.clone(),
+                    service: params.get("service").cloned(),
+                    scope: params.get("scope").cloned(),
+                });
+            }
+        }
+    }
+    basic.then_some(Challenge::Basic)
+}
+
+/// `k="v",k2=v2` (quoted values may contain commas).
+fn parse_params(s: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let Some((k, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (val, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(i) => (q[..i].to_string(), &q[i + 1..]),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(i) => (after[..i].trim().to_string(), &after[i..]),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        out.insert(key, val);
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    out
+}
+
+#[derive(Clone)]
+struct Token {
+    value: Secret,
+    expires: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct TagList {
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Catalog {
+    #[serde(default)]
+    repositories: Option<Vec<String>>,
+}
+
+/// One client per process; safe to share between concurrent tasks.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    creds: Mutex<HashMap<String, (String, Secret)>>,
+    /// Per host: the challenge last seen (so new scopes go straight to the token endpoint).
+    challenges: Mutex<HashMap<String, Challenge>>,
+    tokens: Mutex<HashMap<(String, String), Token>>,
+    /// Serialises token fetches so concurrent first requests share one token.
+    token_fetch: tokio::sync::Mutex<()>,
+}
+
+impl Default for RegistryClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum Auth {
+    None,
+    Bearer(Secret),
+    Basic(String, Secret),
+}
+
+impl RegistryClient {
+    pub fn new() -> Self {
+        RegistryClient {
+            http: http::client(),
+            creds: Mutex::new(HashMap::new()),
+            challenges: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            token_fetch: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Credentials for `host` (Basic to the token realm, or directly when asked for Basic).
+    pub fn set_basic(&self, host: &str, user: &str, password: Secret) {
+        let mut m = self.creds.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(host.to_string(), (user.to_string(), password));
+        // Tokens fetched with other credentials must not be reused.
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(h, _), _| h != host);
+    }
+
+    fn cred(&self, host: &str) -> Option<(String, Secret)> {
+        self.creds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .cloned()
+    }
+
+    fn cached_token(&self, host: &str, scope: &str) -> Option<Secret> {
+        let m = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(host.to_string(), scope.to_string()))
+            .filter(|t| t.expires > Instant::now())
+            .map(|t| t.value.clone())
+    }
+
+    fn known_challenge(&self, host: &str) -> Option<Challenge> {
+        self.challenges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .cloned()
+    }
+
+    /// Credentials to send before any challenge, from what this client already knows.
+    async fn preauth(&self, host: &str, scope: &str) -> Result<Auth, Error> {
+        if let Some(t) = self.cached_token(host, scope) {
+            return Ok(Auth::Bearer(t));
+        }
+        match self.known_challenge(host) {
+            Some(Challenge::Basic) => Ok(self
+                .cred(host)
+                .map(|(u, p)| Auth::Basic(u, p))
+                .unwrap_or(Auth::None)),
+            Some(c @ Challenge::Bearer { .. }) => {
+                Ok(Auth::Bearer(self.token(host, scope, &c).await?))
+            }
+            None => Ok(Auth::None),
+        }
+    }
+
+    /// Fetch (or reuse) a token for `scope` from the challenge's realm.
+    async fn token(&self, host: &str, scope: &str, c: &Challenge) -> Result<Secret, Error> {
+        let Challenge::Bearer {
+            realm,
+            service,
+            scope: offered,
+        } = c
+        else {
+            return Err(Error::Other("no bearer challenge".into()));
+        };
+        let _guard = self.token_fetch.lock().await;
+        if let Some(t) = self.cached_token(host, scope) {
+            return Ok(t);
+        }
+        let mut q: Vec<(&str, &str)> = Vec::new();
+        if let Some(s) = service {
+            q.push(("service", s));
+        }
+        // The challenge's own scope is what this server asked for; ours otherwise.
+        let want = match offered {
+            Some(o) if !o.is_empty() && o != "*" => o.as_str(),
+            _ => scope,
+        };
+        if !want.is_empty() {
+            q.push(("scope", want));
+        }
+        let mut req = self.http.get(realm).query(&q);
+        if let Some((u, p)) = self.cred(host) {
+            req = req.basic_auth(u, Some(p.expose()));
+        }
+        let ans: TokenAnswer = http::send_json(SYSTEM, req).await?;
+        let value = ans.token.or(ans.access_token).ok_or_else(|| {
+            Error::Other(format!(
+                "the token endpoint of registry {host} answered without a token"
+            ))
+        })?;
+        let secs = ans.expires_in.unwrap_or(DEFAULT_TOKEN_SECS).max(10);
+        let tok = Token {
+            value: Secret::new(value),
+            // Renew a little before the server's expiry.
+            expires: Instant::now() + Duration::from_secs(secs - secs / 10),
+        };
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((host.to_string(), scope.to_string()), tok.clone());
+        Ok(tok.value)
+    }
+
+    /// Send a request built by `build` with the right credentials, answering one challenge.
+    /// Returns the answer whatever its status (the caller decides what a 404 means).
+    async fn request(
+        &self,
+        host: &str,
+        scope: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(String, reqwest::Response), Error> {
+        let first = self.preauth(host, scope).await?;
+        let had_auth = !matches!(first, Auth::None);
+        let resp = http::send_any(SYSTEM, with_auth(build(&self.http), &first)).await?;
+        let method = build(&self.http)
+            .build()
+            .map(|r| r.method().to_string())
+            .unwrap_or_default();
+        if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok((method, resp));
+        }
+        let challenge = parse_challenges(
+            resp.headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let Some(challenge) = challenge else {
+            return Ok((method, resp));
+        };
+        if had_auth {
+            // The cached token expired early or lacks the scope: fetch a new one once.
+            self.tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(host.to_string(), scope.to_string()));
+        }
+        self.challenges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.to_string(), challenge.clone());
+        let auth = match &challenge {
+            Challenge::Basic => match self.cred(host) {
+                Some((u, p)) => Auth::Basic(u, p),
+                None => return Ok((method, resp)),
+            },
+            Challenge::Bearer { .. } => Auth::Bearer(self.token(host, scope, &challenge).await?),
+        };
+        let resp = http::send_any(SYSTEM, with_auth(build(&self.http), &auth)).await?;
+        Ok((method, resp))
+    }
+
+    /// HEAD a manifest; `None` when the registry answers 404 (the manifest or its blob is gone).
+    pub async fn head_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<ManifestHead>, Error> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
+        let (method, resp) = self
+            .request(host, &pull_scope(repo), |c| {
+                c.head(&url).header(reqwest::header::ACCEPT, ACCEPT)
+            })
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(http::error_from(SYSTEM, &method, resp).await);
+        }
+        let h = resp.headers();
+        let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let digest = get("docker-content-digest")
+            .or_else(|| {
+                reference
+                    .starts_with("sha256:")
+                    .then(|| reference.to_string())
+            })
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        Ok(Some(ManifestHead {
+            digest,
+            media_type: get("content-type")
+                .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+                .unwrap_or_default(),
+            size: get("content-length")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+        }))
+    }
+
+    /// GET and parse a manifest; `None` on 404.
+    pub async fn get_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Manifest>, Error> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
+        let (method, resp) = self
+            .request(host, &pull_scope(repo), |c| {
+                c.get(&url).header(reqwest::header::ACCEPT, ACCEPT)
+            })
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(http::error_from(SYSTEM, &method, resp).await);
+        }
+        let h = resp.headers();
+        let ct = h
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let header_digest = h
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                reference
+                    .starts_with("sha256:")
+                    .then(|| reference.to_string())
+            });
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let body = resp.bytes().await.map_err(|e| Error::Transport {
+            system: SYSTEM,
+            method: method.clone(),
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        parse_manifest(&body, ct.as_deref(), header_digest.as_deref())
+            .map(Some)
+            .map_err(|message| Error::Decode {
+                system: SYSTEM,
+                method,
+                path,
+                message,
+            })
+    }
+
+    /// Every tag of `repo` (paged with `n`/`last` until an empty page).
+    pub async fn tags(&self, host: &str, repo: &str) -> Result<Vec<String>, Error> {
+        let url = format!("{}/v2/{repo}/tags/list", base_url(host));
+        let scope = pull_scope(repo);
+        self.paged(host, &scope, &url, |b: &[u8]| {
+            serde_json::from_slice::<TagList>(b).map(|t| t.tags.unwrap_or_default())
+        })
+        .await
+    }
+
+    /// Every repository the credentials can see (paged, `n` <= 100).
+    pub async fn catalog(&self, host: &str) -> Result<Vec<String>, Error> {
+        let url = format!("{}/v2/_catalog", base_url(host));
+        self.paged(host, "registry:catalog:*", &url, |b: &[u8]| {
+            serde_json::from_slice::<Catalog>(b).map(|c| c.repositories.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn paged(
+        &self,
+        host: &str,
+        scope: &str,
+        url: &str,
+        parse: impl Fn(&[u8]) -> Result<Vec<String>, serde_json::Error>,
+    ) -> Result<Vec<String>, Error> {
+        let mut out: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        loop {
+            let n = PAGE.to_string();
+            let (method, resp) = self
+                .request(host, scope, |c| {
+                    let mut q = vec![("n", n.as_str())];
+                    if let Some(l) = &last {
+                        q.push(("last", l.as_str()));
+                    }
+                    c.get(url).query(&q)
+                })
+                .await?;
+            if !resp.status().is_success() {
+                return Err(http::error_from(SYSTEM, &method, resp).await);
+            }
+            // The standard end signal is a page without `Link`; the forge sends `Link` on the
+            // last non-empty page too, so an empty page also ends the walk.
+            let has_link = resp.headers().contains_key(reqwest::header::LINK);
+            let path = resp.url().path().to_string();
+            let body = resp.bytes().await.map_err(|e| Error::Transport {
+                system: SYSTEM,
+                method: method.clone(),
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let page = parse(&body).map_err(|e| Error::Decode {
+                system: SYSTEM,
+                method: method.clone(),
+                path,
+                message: e.to_string(),
+            })?;
+            let Some(tail) = page.last().cloned() else {
+                break;
+            };
+            if last.as_deref() == Some(tail.as_str()) {
+                break; // a server ignoring `last` would loop forever
+            }
+            out.extend(page);
+            if !has_link {
+                break;
+            }
+            last = Some(tail);
+        }
+        Ok(out)
+    }
+}
+
+fn pull_scope(repo: &str) -> String {
+    format!("repository:{repo}:pull")
+}
+
+fn with_auth(req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
+    match auth {
+        Auth::None => req,
+        Auth::Bearer(t) => req.bearer_auth(t.expose()),
+        Auth::Basic(u, p) => req.basic_auth(u, Some(p.expose())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> ImageRef {
+        ImageRef::parse(s).unwrap()
+    }
+
+    #[test]
+    fn image_refs_follow_docker_default_host_rules() {
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
+            ("nginx", DOCKER_HUB, "library/nginx", Some("latest"), None),
+            (
+                "nginx:1.27",
+                DOCKER_HUB,
+                "library/nginx",
+                Some("1.27"),
+                None,
+            ),
+            (
+                "viktor/app:a1b2c3d4",
+                DOCKER_HUB,
+                "viktor/app",
+                Some("a1b2c3d4"),
+                None,
+            ),
+            (
+                "docker.io/nginx",
+                DOCKER_HUB,
+                "library/nginx",
+                Some("latest"),
+                None,
+            ),
+            (
+                "index.docker.io/foo/bar:x",
+                DOCKER_HUB,
+                "foo/bar",
+                Some("x"),
+                None,
+            ),
+            ("localhost/app", "localhost", "app", Some("latest"), None),
+            (
+                "localhost:5000/a/b:t",
+                "localhost:5000",
+                "a/b",
+                Some("t"),
+                None,
+            ),
+            (
+                "127.0.0.1:23000/viktor/app:v1",
+                "127.0.0.1:23000",
+                "viktor/app",
+                Some("v1"),
+                None,
+            ),
+            ("ghcr.io/o/p/q:v", "ghcr.io", "o/p/q", Some("v"), None),
+        ];
+        for (input, host, repo, tag, digest) in cases {
+            let got = r(input);
+            assert_eq!(got.host, *host, "{input}");
+            assert_eq!(got.repository, *repo, "{input}");
+            assert_eq!(got.tag.as_deref(), *tag, "{input}");
+            assert_eq!(got.digest.as_deref(), *digest, "{input}");
+        }
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let got = r(&format!("forge.example/o/app:v1@{d}"));
+        assert_eq!(got.tag.as_deref(), Some("v1"));
+        assert_eq!(got.digest.as_deref(), Some(d.as_str()));
+        assert_eq!(got.reference(), d);
+        assert_eq!(got.to_string(), format!("forge.example/o/app:v1@{d}"));
+        let got = r(&format!(
+            "o/app@{}",
+            d.to_uppercase().replace("SHA256", "sha256")
+        ));
+        assert_eq!(got.tag, None);
+        assert_eq!(got.digest.as_deref(), Some(d.as_str()));
+    }
+
+    #[test]
+    fn bad_image_refs_are_rejected() {
+        for bad in [
+            "",
+            "App/x",
+            "o/app:",
+            "o/app:-x",
+            "o/app@sha256:abc",
+            "o/app@md5:00",
+            "host.example//x",
+            "o/app:has space",
+        ] {
+            assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn scheme_is_http_only_for_loopback() {
+        assert_eq!(base_url("127.0.0.1:23000"), "http://127.0.0.1:23000");
+        assert_eq!(base_url("localhost"), "http://localhost");
+        assert_eq!(base_url("forge.example"), "https://forge.example");
+        assert_eq!(base_url("forge.example:8443"), "https://forge.example:8443");
+    }
+
+    #[test]
+    fn challenges_prefer_bearer_and_keep_quoted_commas() {
+        let c = parse_challenges(
+            [
+                "Basic realm=\"Forge Registry\"",
+                "Bearer realm=\"https://auth.example/token\",service=\"registry.example\",scope=\"repository:a/b:pull,push\"",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            c,
+            Some(Challenge::Bearer {
+                realm: "https://auth.example/token".into(),
+                service: Some("registry.example".into()),
+                scope: Some("repository:a/b:pull,push".into()),
+            })
+        );
+        assert_eq!(
+            parse_challenges(["Basic realm=\"x\""].into_iter()),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(parse_challenges(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn manifests_of_all_four_media_types_parse() {
+        let idx = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+          "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:AA","size":7,
+            "platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+           {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":9,
+            "platform":{"os":"linux","architecture":"amd64"}}]}"#;
+        let m = parse_manifest(idx, Some(OCI_INDEX), Some("sha256:ff")).unwrap();
+        assert_eq!(m.kind, ManifestKind::Index);
+        assert_eq!(m.digest, "sha256:ff");
+        assert_eq!(m.children.len(), 2);
+        assert_eq!(m.children[0].digest, "sha256:aa");
+        assert_eq!(
+            m.children[0].platform.as_ref().unwrap().to_string(),
+            "linux/arm64/v8"
+        );
+        // Docker list, media type from the body only, digest computed.
+        let list = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#;
+        let m = parse_manifest(list, Some("application/json"), None).unwrap();
+        assert_eq!(m.kind, ManifestKind::Index);
+        assert_eq!(m.media_type, DOCKER_LIST);
+        assert_eq!(
+            m.digest,
+            format!("sha256:{}", hex::encode(Sha256::digest(list)))
+        );
+        for mt in [OCI_MANIFEST, DOCKER_MANIFEST] {
+            let body = format!(
+                r#"{{"schemaVersion":2,"mediaType":"{mt}","config":{{"digest":"sha256:c","size":1}},"layers":[]}}"#
+            );
+            let m = parse_manifest(body.as_bytes(), Some(mt), None).unwrap();
+            assert_eq!(m.kind, ManifestKind::Image);
+            assert_eq!(m.media_type, mt);
+            assert!(m.children.is_empty());
+        }
+        assert!(parse_manifest(b"not json", None, None).is_err());
+    }
+}
