@@ -175,9 +175,17 @@ pub fn image_apply_body(
 }
 
 pub enum RolloutError {
-    Failed { reason: String, last: Box<Deployment> },
-    Timeout { waiting: String, last: Box<Deployment> },
-    Cancelled { last: Box<Deployment> },
+    Failed {
+        reason: String,
+        last: Box<Deployment>,
+    },
+    Timeout {
+        waiting: String,
+        last: Box<Deployment>,
+    },
+    Cancelled {
+        last: Box<Deployment>,
+    },
     Gone,
     Api(Error),
 }
@@ -235,8 +243,9 @@ async fn config_for(s: &KubernetesSettings) -> Result<kube::Config, Error> {
                 .await
                 .map_err(|e| bad(e.to_string()))
         }
-        KubernetesSettings::InCluster => kube::Config::incluster()
-            .map_err(|e| bad(format!("in-cluster configuration: {e}"))),
+        KubernetesSettings::InCluster => {
+            kube::Config::incluster().map_err(|e| bad(format!("in-cluster configuration: {e}")))
+        }
     }
 }
 
@@ -534,17 +543,29 @@ mod tests {
             }))
         };
         let cases = [
-            (base(3, serde_json::json!({"observedGeneration": 2})), "observed"),
             (
-                base(3, serde_json::json!({"observedGeneration": 3, "updatedReplicas": 1, "replicas": 2})),
+                base(3, serde_json::json!({"observedGeneration": 2})),
+                "observed",
+            ),
+            (
+                base(
+                    3,
+                    serde_json::json!({"observedGeneration": 3, "updatedReplicas": 1, "replicas": 2}),
+                ),
                 "1 out of 2",
             ),
             (
-                base(3, serde_json::json!({"observedGeneration": 3, "updatedReplicas": 2, "replicas": 3})),
+                base(
+                    3,
+                    serde_json::json!({"observedGeneration": 3, "updatedReplicas": 2, "replicas": 3}),
+                ),
                 "pending termination",
             ),
             (
-                base(3, serde_json::json!({"observedGeneration": 3, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 1})),
+                base(
+                    3,
+                    serde_json::json!({"observedGeneration": 3, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 1}),
+                ),
                 "available",
             ),
         ];
@@ -565,7 +586,9 @@ mod tests {
                 {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
                  "message": "ReplicaSet \"web-1\" has timed out progressing."}]}),
         );
-        assert!(matches!(rollout_state(&failed), Rollout::Failed(m) if m.contains("ProgressDeadlineExceeded")));
+        assert!(
+            matches!(rollout_state(&failed), Rollout::Failed(m) if m.contains("ProgressDeadlineExceeded"))
+        );
     }
 
     #[test]

@@ -154,7 +154,8 @@ impl VaultClient {
     async fn login(&self) -> Result<Token, Error> {
         match &self.auth {
             VaultAuth::Token(t) => {
-                let req = self.http
+                let req = self
+                    .http
                     .get(self.url("auth/token/lookup-self"))
                     .header("X-Vault-Token", t.expose());
                 // A token without the lookup capability still works: assume it does not expire.
@@ -182,7 +183,8 @@ impl VaultClient {
                 })?;
                 let jwt = Secret::new(jwt.trim());
                 let body = serde_json::json!({"role": role, "jwt": jwt.expose()});
-                let req = self.http
+                let req = self
+                    .http
                     .post(self.url(&format!("auth/{}/login", trim_path(mount))))
                     .json(&body);
                 let a: AuthAnswer = http::send_json(SYSTEM, req).await.map_err(|e| {
@@ -201,7 +203,8 @@ impl VaultClient {
     }
 
     async fn renew(&self, t: &Token) -> Result<Token, Error> {
-        let req = self.http
+        let req = self
+            .http
             .post(self.url("auth/token/renew-self"))
             .header("X-Vault-Token", t.value.expose())
             .json(&serde_json::json!({}));
@@ -230,7 +233,9 @@ impl VaultClient {
                         *g = Some(n);
                         return Ok(v);
                     }
-                    Err(e) => tracing::debug!(error = %e, "vault token renewal failed; logging in again"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "vault token renewal failed; logging in again")
+                    }
                 }
             }
         }
@@ -254,9 +259,7 @@ impl VaultClient {
         let mut attempt = 0;
         let answer = loop {
             let token = self.token(attempt > 0).await?;
-            let req = self.http
-                .get(&url)
-                .header("X-Vault-Token", token.expose());
+            let req = self.http.get(&url).header("X-Vault-Token", token.expose());
             match http::send_json::<KvAnswer>(SYSTEM, req).await {
                 Ok(a) => break a,
                 // An expired or revoked token: log in again once (Kubernetes auth can).
@@ -343,7 +346,10 @@ mod tests {
         assert!(!near_expiry(None));
         assert!(!near_expiry(expiry(3600)));
         // 30 s left of a 1 h lease: renew.
-        let e = Some((Instant::now() + Duration::from_secs(30), Duration::from_secs(3600)));
+        let e = Some((
+            Instant::now() + Duration::from_secs(30),
+            Duration::from_secs(3600),
+        ));
         assert!(near_expiry(e));
         // 20 min left of 1 h: fine.
         let e = Some((
@@ -365,6 +371,9 @@ mod tests {
         };
         assert_eq!(s.get("password").unwrap().expose(), "pw-123456");
         let e = s.get("pasword").unwrap_err().to_string();
-        assert!(e.contains("secret/ci/registry") && e.contains("password"), "{e}");
+        assert!(
+            e.contains("secret/ci/registry") && e.contains("password"),
+            "{e}"
+        );
     }
 }

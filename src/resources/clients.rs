@@ -41,3 +41,28 @@ pub fn vault(data: &ProviderData, diags: &mut Diagnostics) -> Option<Arc<VaultCl
     let v = provider::require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", diags)?.clone();
     data.shared::<VaultClient>(|| Some(VaultClient::new(&v)))
 }
+
+/// The registry client: Basic credentials of the provider's forgejo settings for the forge's
+/// own host; anonymous (token challenge) for every other registry.
+pub fn registry(
+    data: &ProviderData,
+    diags: &mut Diagnostics,
+) -> Option<Arc<crate::clients::registry::RegistryClient>> {
+    let s = data.settings(diags)?;
+    data.shared::<crate::clients::registry::RegistryClient>(|| {
+        let c = crate::clients::registry::RegistryClient::new();
+        if let provider::Configured::Ready(f) = &s.forgejo {
+            if let Some(host) = url::Url::parse(&f.url).ok().and_then(|u| {
+                let h = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
+                })
+            }) {
+                let user = f.username.clone().unwrap_or_else(|| "token".into());
+                c.set_basic(&host, &user, f.token.clone());
+            }
+        }
+        Some(c)
+    })
+}

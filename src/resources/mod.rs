@@ -1,13 +1,17 @@
 //! One file per Terraform resource type.
 
+pub mod clients;
+pub mod image_deployment;
+pub mod registry_credentials;
+
 use crate::provider::ProviderData;
-use crate::tfplugin::resource::DynResource;
+use crate::tfplugin::resource::{resource, DynResource};
 use std::sync::Arc;
 
 /// Every resource type the provider serves.
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
-    let _ = data;
     vec![
-        // resource registrations, one line each
+        resource(registry_credentials::RegistryCredentials::new(data.clone())),
+        resource(image_deployment::ImageDeployment::new(data.clone())),
     ]
 }

@@ -47,7 +47,10 @@ pub struct VaultRef {
 
 impl VaultRef {
     fn mount(&self) -> String {
-        self.mount.known().cloned().unwrap_or_else(|| "secret".into())
+        self.mount
+            .known()
+            .cloned()
+            .unwrap_or_else(|| "secret".into())
     }
     /// `mount/path`, the key of `vault_versions`; None while unknown.
     fn id(&self) -> Option<String> {
@@ -105,9 +108,15 @@ impl RegistryCredentials {
 
 fn schema() -> Schema {
     let vault = vec![
-        Attribute::string("mount").optional().describe("KV v2 mount (default `secret`)."),
-        Attribute::string("path").required().describe("Secret path inside the mount, e.g. `ci/registry`."),
-        Attribute::string("key").required().describe("Key of the secret's data holding the password."),
+        Attribute::string("mount")
+            .optional()
+            .describe("KV v2 mount (default `secret`)."),
+        Attribute::string("path")
+            .required()
+            .describe("Secret path inside the mount, e.g. `ci/registry`."),
+        Attribute::string("key")
+            .required()
+            .describe("Key of the secret's data holding the password."),
     ];
     let registry = vec![
         Attribute::string("username").required().describe("User name for the registry."),
@@ -185,7 +194,10 @@ fn copy_hash(
         }
     }
     let uid = s.metadata.uid.as_deref().unwrap_or("");
-    format!("hmac-sha256:{}", hex::encode(hmac_sha256(uid.as_bytes(), &msg)))
+    format!(
+        "hmac-sha256:{}",
+        hex::encode(hmac_sha256(uid.as_bytes(), &msg))
+    )
 }
 
 /// `{"auths":{host:{username,password,auth}}}`.
@@ -225,18 +237,32 @@ impl RegistryCredentials {
         }
         let mut versions = BTreeMap::new();
         for (host, r) in cfg.registries.known().into_iter().flatten() {
-            let Val::Known(v) = &r.password_from_vault else { continue };
-            let (Some(id), Val::Known(key)) = (v.id(), &v.key) else { continue };
+            let Val::Known(v) = &r.password_from_vault else {
+                continue;
+            };
+            let (Some(id), Val::Known(key)) = (v.id(), &v.key) else {
+                continue;
+            };
             let vault = super::clients::vault(&self.data, diags)?;
-            let path = AttrPath::root("registries").key(host.clone()).attr("password_from_vault");
+            let path = AttrPath::root("registries")
+                .key(host.clone())
+                .attr("password_from_vault");
             match vault.read_kv(&v.mount(), v.path.known()?).await {
                 Ok(s) => match s.get(key) {
                     Ok(_) => {
                         versions.insert(id, s.version);
                     }
-                    Err(e) => diags.error_at(path.attr("key"), format!("Key {key:?} not found in Vault secret {id}"), e.to_string()),
+                    Err(e) => diags.error_at(
+                        path.attr("key"),
+                        format!("Key {key:?} not found in Vault secret {id}"),
+                        e.to_string(),
+                    ),
                 },
-                Err(e) => diags.error_at(path.attr("path"), format!("Could not read Vault secret {id}"), e.to_string()),
+                Err(e) => diags.error_at(
+                    path.attr("path"),
+                    format!("Could not read Vault secret {id}"),
+                    e.to_string(),
+                ),
             }
         }
         (!diags.has_errors()).then_some(versions)
@@ -248,7 +274,10 @@ impl RegistryCredentials {
         cfg: &State,
         planned_versions: &BTreeMap<String, i64>,
         diags: &mut Diagnostics,
-    ) -> Option<(BTreeMap<String, (String, String)>, BTreeMap<String, Val<i64>>)> {
+    ) -> Option<(
+        BTreeMap<String, (String, String)>,
+        BTreeMap<String, Val<i64>>,
+    )> {
         let mut creds = BTreeMap::new();
         let mut written = BTreeMap::new();
         for (host, r) in cfg.registries.known().into_iter().flatten() {
@@ -280,12 +309,19 @@ impl RegistryCredentials {
                         p.expose().to_string()
                     }
                     Err(e) => {
-                        diags.error(format!("Key {key:?} not found in Vault secret {id}"), e.to_string());
+                        diags.error(
+                            format!("Key {key:?} not found in Vault secret {id}"),
+                            e.to_string(),
+                        );
                         return None;
                     }
                 }
             } else {
-                diags.error_at(AttrPath::root("registries").key(host.clone()), "No password", "Set password, password_wo or password_from_vault.");
+                diags.error_at(
+                    AttrPath::root("registries").key(host.clone()),
+                    "No password",
+                    "Set password, password_wo or password_from_vault.",
+                );
                 return None;
             };
             creds.insert(host.clone(), (user, pw));
@@ -299,7 +335,11 @@ impl RegistryCredentials {
         let versions: BTreeMap<String, i64> = req.private.get("plan_versions").unwrap_or_default();
         let (creds, written_versions) = self.passwords(&req.config, &versions, diags).await?;
         let mut st = req.planned.clone();
-        let name = st.name.known().cloned().unwrap_or_else(|| "registry-credentials".into());
+        let name = st
+            .name
+            .known()
+            .cloned()
+            .unwrap_or_else(|| "registry-credentials".into());
         let (labels, annotations) = (known_map(&st.labels), known_map(&st.annotations));
         let data = B64.encode(dockerconfigjson(&creds));
         let planned_copies = st.copies.known().cloned().unwrap_or_default();
@@ -331,9 +371,18 @@ impl RegistryCredentials {
         }
         if let Some(prior) = &req.prior {
             let keep = st.namespaces.known().cloned().unwrap_or_default();
-            for ns in prior.namespaces.known().into_iter().flatten().filter(|n| !keep.contains(*n)) {
+            for ns in prior
+                .namespaces
+                .known()
+                .into_iter()
+                .flatten()
+                .filter(|n| !keep.contains(*n))
+            {
                 if let Err(e) = kube.delete_secret(ns, &name).await {
-                    diags.error(format!("Could not delete Secret {ns}/{name}"), e.to_string());
+                    diags.error(
+                        format!("Could not delete Secret {ns}/{name}"),
+                        e.to_string(),
+                    );
                 }
             }
         }
@@ -393,7 +442,11 @@ impl Resource for RegistryCredentials {
         if let Val::Known(n) = &c.name {
             let sub = regex::Regex::new(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$").expect("regex");
             if !sub.is_match(n) {
-                diags.error_at(AttrPath::root("name"), "Invalid Secret name", format!("{n:?} is not a valid Kubernetes object name."));
+                diags.error_at(
+                    AttrPath::root("name"),
+                    "Invalid Secret name",
+                    format!("{n:?} is not a valid Kubernetes object name."),
+                );
             }
         }
         for (host, r) in c.registries.known().into_iter().flatten() {
@@ -401,7 +454,11 @@ impl Resource for RegistryCredentials {
             if host.is_empty() || host.contains("://") || host.contains('/') {
                 diags.error_at(at.clone(), "Invalid registry host", format!("{host:?} must be a host name with an optional port, without scheme or path (e.g. registry.example:5000)."));
             }
-            let sources = [!r.password.is_null(), !r.password_wo.is_null(), !r.password_from_vault.is_null()];
+            let sources = [
+                !r.password.is_null(),
+                !r.password_wo.is_null(),
+                !r.password_from_vault.is_null(),
+            ];
             let n = sources.iter().filter(|x| **x).count();
             if n != 1 {
                 diags.error_at(at.attr("password"), "Exactly one password source", format!("Registry {host}: set exactly one of password, password_wo or password_from_vault ({n} set)."));
@@ -409,25 +466,45 @@ impl Resource for RegistryCredentials {
         }
     }
 
-    async fn modify_plan(&self, _cx: &Ctx, req: &PlanRequest<State>, plan: &mut Plan<State>, diags: &mut Diagnostics) {
-        let Some(versions) = self.check_remote(&req.config, diags).await else { return };
+    async fn modify_plan(
+        &self,
+        _cx: &Ctx,
+        req: &PlanRequest<State>,
+        plan: &mut Plan<State>,
+        diags: &mut Diagnostics,
+    ) {
+        let Some(versions) = self.check_remote(&req.config, diags).await else {
+            return;
+        };
         // Versions the plan saw: the apply writes exactly these (see the module doc).
         plan.private.set("plan_versions", &versions);
-        let vault_ids: Vec<Option<String>> = req.config.registries.known().into_iter().flatten()
+        let vault_ids: Vec<Option<String>> = req
+            .config
+            .registries
+            .known()
+            .into_iter()
+            .flatten()
             .filter_map(|(_, r)| r.password_from_vault.known().map(|v| v.id()))
             .collect();
-        let planned_versions: Val<BTreeMap<String, Val<i64>>> = if vault_ids.iter().any(Option::is_none) {
-            Val::Unknown
-        } else {
-            Val::Known(versions.iter().map(|(k, v)| (k.clone(), Val::Known(*v))).collect())
-        };
+        let planned_versions: Val<BTreeMap<String, Val<i64>>> =
+            if vault_ids.iter().any(Option::is_none) {
+                Val::Unknown
+            } else {
+                Val::Known(
+                    versions
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Val::Known(*v)))
+                        .collect(),
+                )
+            };
         let Some(namespaces) = plan.state.namespaces.known().cloned() else {
             plan.state.copies = Val::Unknown;
             plan.state.vault_versions = planned_versions;
             return;
         };
         let Some(prior) = &req.prior else {
-            plan.state.copies = Val::Known(namespaces.into_iter().map(|n| (n, Val::Unknown)).collect());
+            plan.state.copies =
+                Val::Known(namespaces.into_iter().map(|n| (n, Val::Unknown)).collect());
             plan.state.vault_versions = planned_versions;
             return;
         };
@@ -435,15 +512,24 @@ impl Resource for RegistryCredentials {
             || plan.state.labels != prior.labels
             || plan.state.annotations != prior.annotations
             || planned_versions != prior.vault_versions;
-        let written: BTreeMap<String, String> = req.prior_private.get("written").unwrap_or_default();
+        let written: BTreeMap<String, String> =
+            req.prior_private.get("written").unwrap_or_default();
         let prior_copies = prior.copies.known().cloned().unwrap_or_default();
         let mut copies = BTreeMap::new();
         for ns in &namespaces {
             let have = prior_copies.get(ns).and_then(|v| v.known());
             let in_sync = have.is_some() && have == written.get(ns);
-            copies.insert(ns.clone(), if content_changed || !in_sync { Val::Unknown } else { Val::Known(have.cloned().unwrap_or_default()) });
+            copies.insert(
+                ns.clone(),
+                if content_changed || !in_sync {
+                    Val::Unknown
+                } else {
+                    Val::Known(have.cloned().unwrap_or_default())
+                },
+            );
         }
-        let any_write = copies.values().any(Val::is_unknown) || Some(&namespaces) != prior.namespaces.known();
+        let any_write =
+            copies.values().any(Val::is_unknown) || Some(&namespaces) != prior.namespaces.known();
         if !any_write {
             // Nothing to do: plan the prior state exactly.
             return;
@@ -453,43 +539,75 @@ impl Resource for RegistryCredentials {
         plan.state.id = prior.id.clone();
     }
 
-    async fn create(&self, _cx: &Ctx, req: &mut ApplyRequest<State>, diags: &mut Diagnostics) -> Option<State> {
+    async fn create(
+        &self,
+        _cx: &Ctx,
+        req: &mut ApplyRequest<State>,
+        diags: &mut Diagnostics,
+    ) -> Option<State> {
         self.write(req, diags).await
     }
 
-    async fn read(&self, _cx: &Ctx, mut st: State, _private: &mut Private, diags: &mut Diagnostics) -> Option<State> {
+    async fn read(
+        &self,
+        _cx: &Ctx,
+        mut st: State,
+        _private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<State> {
         let kube = super::clients::kube(&self.data, diags).await?;
         let name = st.name.known().cloned().unwrap_or_default();
         let namespaces = st.namespaces.known().cloned().unwrap_or_default();
-        let copies = self.read_copies(&kube, &name, &namespaces, &st, diags).await?;
+        let copies = self
+            .read_copies(&kube, &name, &namespaces, &st, diags)
+            .await?;
         st.copies = Val::Known(copies);
         Some(st)
     }
 
-    async fn update(&self, _cx: &Ctx, req: &mut ApplyRequest<State>, diags: &mut Diagnostics) -> Option<State> {
+    async fn update(
+        &self,
+        _cx: &Ctx,
+        req: &mut ApplyRequest<State>,
+        diags: &mut Diagnostics,
+    ) -> Option<State> {
         self.write(req, diags).await
     }
 
     async fn delete(&self, _cx: &Ctx, prior: State, _private: &Private, diags: &mut Diagnostics) {
-        let Some(kube) = super::clients::kube(&self.data, diags).await else { return };
+        let Some(kube) = super::clients::kube(&self.data, diags).await else {
+            return;
+        };
         let name = prior.name.known().cloned().unwrap_or_default();
         for ns in prior.namespaces.known().into_iter().flatten() {
             if let Err(e) = kube.delete_secret(ns, &name).await {
-                diags.error(format!("Could not delete Secret {ns}/{name}"), e.to_string());
+                diags.error(
+                    format!("Could not delete Secret {ns}/{name}"),
+                    e.to_string(),
+                );
             }
         }
     }
 
     async fn import(&self, _cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<State> {
-        let Some((ns, name)) = id.split_once('/').filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('/')) else {
-            diags.error("Invalid import id", format!("Expected namespace/name, got: {id}"));
+        let Some((ns, name)) = id
+            .split_once('/')
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('/'))
+        else {
+            diags.error(
+                "Invalid import id",
+                format!("Expected namespace/name, got: {id}"),
+            );
             return None;
         };
         let kube = super::clients::kube(&self.data, diags).await?;
         let s = match kube.get_secret(ns, name).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                diags.error(format!("Cannot import Secret {ns}/{name}"), "No such Secret.");
+                diags.error(
+                    format!("Cannot import Secret {ns}/{name}"),
+                    "No such Secret.",
+                );
                 return None;
             }
             Err(e) => {
@@ -498,11 +616,22 @@ impl Resource for RegistryCredentials {
             }
         };
         let mut registries = BTreeMap::new();
-        let raw = s.data.as_ref().and_then(|d| d.get(DOCKERCONFIG)).map(|b| b.0.clone()).unwrap_or_default();
+        let raw = s
+            .data
+            .as_ref()
+            .and_then(|d| d.get(DOCKERCONFIG))
+            .map(|b| b.0.clone())
+            .unwrap_or_default();
         let j: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
         for (host, a) in j["auths"].as_object().into_iter().flatten() {
             let user = a["username"].as_str().map(str::to_string);
-            registries.insert(host.clone(), Registry { username: user.into(), ..Default::default() });
+            registries.insert(
+                host.clone(),
+                Registry {
+                    username: user.into(),
+                    ..Default::default()
+                },
+            );
         }
         let st = State {
             id: Val::Known(name.to_string()),
@@ -511,7 +640,13 @@ impl Resource for RegistryCredentials {
             registries: Val::Known(registries),
             labels: Val::Null,
             annotations: Val::Null,
-            copies: Val::Known([(ns.to_string(), Val::Known(copy_hash(&s, &BTreeMap::new(), &BTreeMap::new())))].into()),
+            copies: Val::Known(
+                [(
+                    ns.to_string(),
+                    Val::Known(copy_hash(&s, &BTreeMap::new(), &BTreeMap::new())),
+                )]
+                .into(),
+            ),
             vault_versions: Val::Known(BTreeMap::new()),
         };
         Some(st)
@@ -525,13 +660,19 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_2() {
         let h = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(hex::encode(h), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(h),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
     fn dockerconfigjson_shape() {
         let mut c = BTreeMap::new();
-        c.insert("r.example:5000".to_string(), ("u".to_string(), "p:w".to_string()));
+        c.insert(
+            "r.example:5000".to_string(),
+            ("u".to_string(), "p:w".to_string()),
+        );
         let j: serde_json::Value = serde_json::from_str(&dockerconfigjson(&c)).unwrap();
         let a = &j["auths"]["r.example:5000"];
         assert_eq!(a["username"], "u");
