@@ -12,11 +12,16 @@
 //! The hashes written by the last apply are kept in private state; a plan marks a namespace
 //! whose copy changed or vanished "known after apply", and only that one is rewritten.
 //!
-//! Vault rotation: state keeps only the KV v2 version per `mount/path` (`vault_versions`). The
-//! plan reads the current versions and plans them as known values; the versions it saw travel
-//! to the apply in private plan data, and the apply writes exactly those versions
-//! (`?version=N`). A rotation between plan and apply is thus written by the NEXT run, and the
-//! applied state always equals the plan.
+//! Vault rotation: state keeps only the KV v2 version per `mount/path` that was written
+//! (`vault_versions`). A refresh reads Vault's current versions into private data; a plan that
+//! sees a newer one plans every copy and `vault_versions` as "known after apply", and the apply
+//! writes whatever version is current then and records it. The decision is taken from the
+//! refreshed state only, never from a Vault read inside the plan, because Terraform plans again
+//! during apply and rejects a second plan that differs from the first: a rotation between plan
+//! and apply is therefore written by that apply when it rewrites everything (unknown planned,
+//! any version fits), and otherwise shows in the next plan. A partial write (one copy edited by
+//! hand, a namespace added) writes the versions the other copies have (`?version=N`), so all
+//! copies stay identical.
 
 use crate::clients::kubernetes::KubeClient;
 use crate::provider::ProviderData;
@@ -332,7 +337,14 @@ impl RegistryCredentials {
     /// Write the copies whose planned hash is unknown; returns the state read back.
     async fn write(&self, req: &mut ApplyRequest<State>, diags: &mut Diagnostics) -> Option<State> {
         let kube = super::clients::kube(&self.data, diags).await?;
-        let versions: BTreeMap<String, i64> = req.private.get("plan_versions").unwrap_or_default();
+        // Partial write: the versions the other copies have (see modify_plan).
+        let versions: BTreeMap<String, i64> = match (&req.prior, &req.planned.vault_versions) {
+            (Some(_), Val::Known(v)) => v
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), *v.known()?)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         let (creds, written_versions) = self.passwords(&req.config, &versions, diags).await?;
         let mut st = req.planned.clone();
         let name = st
@@ -386,8 +398,8 @@ impl RegistryCredentials {
                 }
             }
         }
-        req.private.0.remove("plan_versions");
         req.private.set("written", &copies);
+        req.private.set("vault_current", &written_versions);
         st.copies = Val::Known(copies);
         st.vault_versions = Val::Known(written_versions);
         st.id = Val::Known(name);
@@ -473,45 +485,39 @@ impl Resource for RegistryCredentials {
         plan: &mut Plan<State>,
         diags: &mut Diagnostics,
     ) {
-        let Some(versions) = self.check_remote(&req.config, diags).await else {
+        if self.check_remote(&req.config, diags).await.is_none() {
             return;
-        };
-        // Versions the plan saw: the apply writes exactly these (see the module doc).
-        plan.private.set("plan_versions", &versions);
-        let vault_ids: Vec<Option<String>> = req
-            .config
-            .registries
-            .known()
-            .into_iter()
-            .flatten()
-            .filter_map(|(_, r)| r.password_from_vault.known().map(|v| v.id()))
-            .collect();
-        let planned_versions: Val<BTreeMap<String, Val<i64>>> =
-            if vault_ids.iter().any(Option::is_none) {
-                Val::Unknown
-            } else {
-                Val::Known(
-                    versions
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Val::Known(*v)))
-                        .collect(),
-                )
-            };
+        }
         let Some(namespaces) = plan.state.namespaces.known().cloned() else {
             plan.state.copies = Val::Unknown;
-            plan.state.vault_versions = planned_versions;
+            plan.state.vault_versions = Val::Unknown;
             return;
         };
         let Some(prior) = &req.prior else {
             plan.state.copies =
                 Val::Known(namespaces.into_iter().map(|n| (n, Val::Unknown)).collect());
-            plan.state.vault_versions = planned_versions;
+            plan.state.vault_versions = Val::Unknown;
             return;
         };
+        // NOTE: decided from the refreshed state and private data only (never from a Vault read
+        // here): Terraform plans again during apply and rejects a plan that differs
+        // ("inconsistent final plan"), and Vault may have moved on in between.
+        let current: BTreeMap<String, i64> =
+            req.prior_private.get("vault_current").unwrap_or_default();
+        let rotated = prior
+            .vault_versions
+            .known()
+            .into_iter()
+            .flatten()
+            .any(|(id, v)| {
+                current
+                    .get(id)
+                    .is_some_and(|c| v.known().is_some_and(|v| v != c))
+            });
         let content_changed = plan.state.registries != prior.registries
             || plan.state.labels != prior.labels
             || plan.state.annotations != prior.annotations
-            || planned_versions != prior.vault_versions;
+            || rotated;
         let written: BTreeMap<String, String> =
             req.prior_private.get("written").unwrap_or_default();
         let prior_copies = prior.copies.known().cloned().unwrap_or_default();
@@ -528,6 +534,7 @@ impl Resource for RegistryCredentials {
                 },
             );
         }
+        let full = copies.values().all(Val::is_unknown);
         let any_write =
             copies.values().any(Val::is_unknown) || Some(&namespaces) != prior.namespaces.known();
         if !any_write {
@@ -535,7 +542,14 @@ impl Resource for RegistryCredentials {
             return;
         }
         plan.state.copies = Val::Known(copies);
-        plan.state.vault_versions = planned_versions;
+        // A full write reads Vault's current versions at apply time: unknown until then. A
+        // partial write (a copy edited or deleted by hand, a namespace added) writes the
+        // versions the other copies have, so the versions stay as they are.
+        plan.state.vault_versions = if full {
+            Val::Unknown
+        } else {
+            prior.vault_versions.clone()
+        };
         plan.state.id = prior.id.clone();
     }
 
@@ -552,7 +566,7 @@ impl Resource for RegistryCredentials {
         &self,
         _cx: &Ctx,
         mut st: State,
-        _private: &mut Private,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<State> {
         let kube = super::clients::kube(&self.data, diags).await?;
@@ -562,6 +576,28 @@ impl Resource for RegistryCredentials {
             .read_copies(&kube, &name, &namespaces, &st, diags)
             .await?;
         st.copies = Val::Known(copies);
+        // Vault's current versions go to private data; the plan compares them with the
+        // versions written (state) to show a rotation.
+        let mut current: BTreeMap<String, i64> = BTreeMap::new();
+        for r in st.registries.known().into_iter().flatten().map(|(_, r)| r) {
+            let Val::Known(v) = &r.password_from_vault else {
+                continue;
+            };
+            let (Some(id), Val::Known(path)) = (v.id(), &v.path) else {
+                continue;
+            };
+            let vault = super::clients::vault(&self.data, diags)?;
+            match vault.read_kv(&v.mount(), path).await {
+                Ok(s) => {
+                    current.insert(id, s.version);
+                }
+                Err(e) => {
+                    diags.error(format!("Could not read Vault secret {id}"), e.to_string());
+                    return None;
+                }
+            }
+        }
+        private.set("vault_current", &current);
         Some(st)
     }
 
