@@ -40,31 +40,31 @@ use std::collections::{BTreeMap, BTreeSet};
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const DOCKERCONFIG: &str = ".dockerconfigjson";
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct VaultRef {
-    #[serde(default)]
-    pub mount: Val<String>,
-    #[serde(default)]
-    pub path: Val<String>,
-    #[serde(default)]
-    pub key: Val<String>,
+/// `password_from_vault = { mount = "secret", path = "ci/registry", key = "password" }`.
+/// NOTE: a map of strings, not a nested object: Terraform 1.0's msgpack decoder panics on a
+/// single-nested attribute with optional attributes inside a map-nested attribute
+/// ("inconsistent map element types").
+pub type VaultRef = BTreeMap<String, Val<String>>;
+
+const VAULT_KEYS: [&str; 3] = ["mount", "path", "key"];
+
+fn vault_field(v: &VaultRef, k: &str) -> Val<String> {
+    v.get(k).cloned().unwrap_or(Val::Null)
 }
 
-impl VaultRef {
-    fn mount(&self) -> String {
-        self.mount
-            .known()
-            .cloned()
-            .unwrap_or_else(|| "secret".into())
-    }
-    /// `mount/path`, the key of `vault_versions`; None while unknown.
-    fn id(&self) -> Option<String> {
-        Some(format!(
-            "{}/{}",
-            self.mount().trim_matches('/'),
-            self.path.known()?.trim_matches('/')
-        ))
-    }
+fn vault_mount(v: &VaultRef) -> String {
+    vault_field(v, "mount")
+        .into_known()
+        .unwrap_or_else(|| "secret".into())
+}
+
+/// `mount/path`, the key of `vault_versions`; None while unknown.
+fn vault_id(v: &VaultRef) -> Option<String> {
+    Some(format!(
+        "{}/{}",
+        vault_mount(v).trim_matches('/'),
+        vault_field(v, "path").into_known()?.trim_matches('/')
+    ))
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -112,23 +112,12 @@ impl RegistryCredentials {
 }
 
 fn schema() -> Schema {
-    let vault = vec![
-        Attribute::string("mount")
-            .optional()
-            .describe("KV v2 mount (default `secret`)."),
-        Attribute::string("path")
-            .required()
-            .describe("Secret path inside the mount, e.g. `ci/registry`."),
-        Attribute::string("key")
-            .required()
-            .describe("Key of the secret's data holding the password."),
-    ];
     let registry = vec![
         Attribute::string("username").required().describe("User name for the registry."),
         Attribute::string("password").optional().sensitive().describe("Password or token (kept in state, marked sensitive)."),
         Attribute::string("password_wo").optional().sensitive().write_only().describe("Password as a write-only value: never stored in state (Terraform/OpenTofu >= 1.11). Bump `password_wo_version` to write a new one."),
         Attribute::number("password_wo_version").optional().describe("Any number; changing it writes `password_wo` again."),
-        Attribute::nested("password_from_vault", NestingMode::Single, vault).optional().describe("Read the password from Vault KV v2 at plan/apply time. Only the secret's version number is stored in state; a new version in Vault plans an update of every copy."),
+        Attribute::new("password_from_vault", Type::map(Type::String)).optional().describe("Read the password from Vault KV v2: `{ mount = \"secret\", path = \"ci/registry\", key = \"password\" }` (`mount` defaults to `secret`). Only the secret's version number is stored in state; a new version in Vault plans an update of every copy."),
     ];
     Schema::new(
         0,
@@ -245,15 +234,18 @@ impl RegistryCredentials {
             let Val::Known(v) = &r.password_from_vault else {
                 continue;
             };
-            let (Some(id), Val::Known(key)) = (v.id(), &v.key) else {
+            let (Some(id), Val::Known(key)) = (vault_id(v), vault_field(v, "key")) else {
                 continue;
             };
             let vault = super::clients::vault(&self.data, diags)?;
             let path = AttrPath::root("registries")
                 .key(host.clone())
                 .attr("password_from_vault");
-            match vault.read_kv(&v.mount(), v.path.known()?).await {
-                Ok(s) => match s.get(key) {
+            match vault
+                .read_kv(&vault_mount(v), vault_field(v, "path").known()?)
+                .await
+            {
+                Ok(s) => match s.get(&key) {
                     Ok(_) => {
                         versions.insert(id, s.version);
                     }
@@ -294,8 +286,8 @@ impl RegistryCredentials {
                 p.clone()
             } else if let Val::Known(v) = &r.password_from_vault {
                 let vault = super::clients::vault(&self.data, diags)?;
-                let id = v.id()?;
-                let (mount, path) = (v.mount(), v.path.known()?.clone());
+                let id = vault_id(v)?;
+                let (mount, path) = (vault_mount(v), vault_field(v, "path").known()?.clone());
                 let read = match planned_versions.get(&id) {
                     Some(n) => vault.read_kv_version(&mount, &path, *n).await,
                     None => vault.read_kv(&mount, &path).await,
@@ -307,7 +299,8 @@ impl RegistryCredentials {
                         return None;
                     }
                 };
-                let key = v.key.known()?;
+                let key = vault_field(v, "key").into_known()?;
+                let key = &key;
                 match s.get(key) {
                     Ok(p) => {
                         written.insert(id, Val::Known(s.version));
@@ -472,6 +465,20 @@ impl Resource for RegistryCredentials {
                 !r.password_from_vault.is_null(),
             ];
             let n = sources.iter().filter(|x| **x).count();
+            if let Val::Known(v) = &r.password_from_vault {
+                for k in v.keys().filter(|k| !VAULT_KEYS.contains(&k.as_str())) {
+                    diags.error_at(
+                        at.clone().attr("password_from_vault"),
+                        "Unknown key in password_from_vault",
+                        format!("{k:?} is not one of mount, path, key."),
+                    );
+                }
+                for k in ["path", "key"] {
+                    if vault_field(v, k).is_null() {
+                        diags.error_at(at.clone().attr("password_from_vault"), format!("password_from_vault needs {k}"), "Set path (inside the KV v2 mount) and key (of the secret's data); mount defaults to secret.");
+                    }
+                }
+            }
             if n != 1 {
                 diags.error_at(at.attr("password"), "Exactly one password source", format!("Registry {host}: set exactly one of password, password_wo or password_from_vault ({n} set)."));
             }
@@ -583,11 +590,11 @@ impl Resource for RegistryCredentials {
             let Val::Known(v) = &r.password_from_vault else {
                 continue;
             };
-            let (Some(id), Val::Known(path)) = (v.id(), &v.path) else {
+            let (Some(id), Val::Known(path)) = (vault_id(v), vault_field(v, "path")) else {
                 continue;
             };
             let vault = super::clients::vault(&self.data, diags)?;
-            match vault.read_kv(&v.mount(), path).await {
+            match vault.read_kv(&vault_mount(v), &path).await {
                 Ok(s) => {
                     current.insert(id, s.version);
                 }
