@@ -280,7 +280,11 @@ resource "cicd_registry_credentials" "r" {{
             "[{l}] Vault value in state"
         );
         let attrs = w.attrs("cicd_registry_credentials.r");
-        assert_eq!(attrs["vault_versions"][format!("secret/{vpath}")], v1 + 1, "[{l}]");
+        assert_eq!(
+            attrs["vault_versions"][format!("secret/{vpath}")],
+            v1 + 1,
+            "[{l}]"
+        );
 
         // 4. Vault through Kubernetes auth (the service account's JWT read from a file).
         let jwt = kubectl(&[

@@ -16,7 +16,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +102,35 @@ pub fn revision(d: &Deployment) -> Option<String> {
         .as_ref()?
         .get("deployment.kubernetes.io/revision")
         .cloned()
+}
+
+/// The containers (init?, name) whose `image` field `manager` owns through server-side apply,
+/// from `metadata.managedFields` (`f:containers` / `k:{"name":"app"}` / `f:image`).
+pub fn owned_images(d: &Deployment, manager: &str) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    for m in d.metadata.managed_fields.iter().flatten() {
+        if m.manager.as_deref() != Some(manager) || m.operation.as_deref() != Some("Apply") {
+            continue;
+        }
+        let Some(f) = &m.fields_v1 else { continue };
+        let spec = &f.0["f:spec"]["f:template"]["f:spec"];
+        for (list, init) in [("f:containers", false), ("f:initContainers", true)] {
+            for (k, v) in spec[list].as_object().into_iter().flatten() {
+                if v.get("f:image").is_none() {
+                    continue;
+                }
+                let Some(key) = k.strip_prefix("k:") else {
+                    continue;
+                };
+                if let Ok(j) = serde_json::from_str::<serde_json::Value>(key) {
+                    if let Some(n) = j["name"].as_str() {
+                        out.push((init, n.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,6 +224,7 @@ pub struct KubeClient {
     deployments: ListCache<Vec<Deployment>>,
     namespaces: ListCache<bool>,
     platforms: ListCache<Vec<(String, String)>>,
+    apply_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 async fn config_for(s: &KubernetesSettings) -> Result<kube::Config, Error> {
@@ -260,6 +290,7 @@ impl KubeClient {
             deployments: ListCache::new(ttl),
             namespaces: ListCache::new(ttl),
             platforms: ListCache::new(Duration::from_secs(300)),
+            apply_locks: Default::default(),
         })
     }
 
@@ -362,6 +393,12 @@ impl KubeClient {
 
     /// Server-side apply of one container's image with field manager `cicd`. Without `force`
     /// a field owned by another manager (`kubectl-set`, Helm, ...) is a 409 conflict.
+    ///
+    /// NOTE: an apply must carry every field its manager owns, or the API server removes the
+    /// ones left out (server-side apply semantics). Several resources may set images of one
+    /// Deployment (one per container), all as `cicd`: so the body also carries the other
+    /// containers whose image `cicd` owns, at their current images, read under a
+    /// per-Deployment lock so that parallel applies of this process do not race.
     pub async fn apply_image(
         &self,
         ns: &str,
@@ -371,12 +408,40 @@ impl KubeClient {
         image: &str,
         force: bool,
     ) -> Result<Deployment, Error> {
+        let lock = {
+            let mut m = self.apply_locks.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(format!("{ns}/{name}")).or_default().clone()
+        };
+        let _guard = lock.lock().await;
+        let current = self.deployment_fresh(ns, name).await?;
+        let mut body = image_apply_body(ns, name, container, init, image);
+        if let Some(d) = &current {
+            for (other_init, other) in owned_images(d, FIELD_MANAGER) {
+                if other == container && other_init == init {
+                    continue;
+                }
+                let Some(found) = find_container(d, &other).filter(|f| f.init == other_init) else {
+                    continue;
+                };
+                let list = if other_init {
+                    "initContainers"
+                } else {
+                    "containers"
+                };
+                let spec = &mut body["spec"]["template"]["spec"];
+                if spec.get(list).is_none() {
+                    spec[list] = serde_json::json!([]);
+                }
+                if let Some(items) = spec[list].as_array_mut() {
+                    items.push(serde_json::json!({"name": other, "image": found.image}));
+                }
+            }
+        }
         let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
         note("PATCH", &path);
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
         let mut pp = PatchParams::apply(FIELD_MANAGER);
         pp.force = force;
-        let body = image_apply_body(ns, name, container, init, image);
         let r = api
             .patch(name, &pp, &Patch::Apply(&body))
             .await
@@ -615,5 +680,24 @@ mod tests {
             "r/m:2"
         );
         assert!(body["spec"].get("selector").is_none());
+    }
+
+    #[test]
+    fn owned_images_from_managed_fields() {
+        let d = dep(serde_json::json!({
+            "metadata": {"name": "web", "managedFields": [
+                {"manager": "cicd", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {
+                    "f:spec": {"f:template": {"f:spec": {
+                        "f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}}},
+                        "f:initContainers": {"k:{\"name\":\"migrate\"}": {"f:image": {}, "f:name": {}}}}}}}},
+                {"manager": "kubectl-set", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {
+                    "f:spec": {"f:template": {"f:spec": {
+                        "f:containers": {"k:{\"name\":\"side\"}": {"f:image": {}}}}}}}}]},
+            "spec": {"selector": {}, "template": {}},
+        }));
+        assert_eq!(
+            owned_images(&d, "cicd"),
+            [(false, "app".to_string()), (true, "migrate".to_string())]
+        );
     }
 }
