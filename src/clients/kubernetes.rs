@@ -203,6 +203,19 @@ pub fn image_apply_body(
     })
 }
 
+/// The outcome of an image apply: the image before, and the Deployment as the API returned it.
+pub struct ImageApplied {
+    pub previous: Option<String>,
+    pub deployment: Deployment,
+}
+
+pub enum ApplyImageError {
+    NoDeployment,
+    /// The container is not in the pod template (the names that are).
+    NoContainer(Vec<String>),
+    Api(Error),
+}
+
 pub enum RolloutError {
     Failed {
         reason: String,
@@ -404,18 +417,25 @@ impl KubeClient {
         ns: &str,
         name: &str,
         container: &str,
-        init: bool,
         image: &str,
         force: bool,
-    ) -> Result<Deployment, Error> {
+    ) -> Result<ImageApplied, ApplyImageError> {
         let lock = {
             let mut m = self.apply_locks.lock().unwrap_or_else(|p| p.into_inner());
             m.entry(format!("{ns}/{name}")).or_default().clone()
         };
         let _guard = lock.lock().await;
-        let current = self.deployment_fresh(ns, name).await?;
+        let current = self
+            .deployment_fresh(ns, name)
+            .await
+            .map_err(ApplyImageError::Api)?
+            .ok_or(ApplyImageError::NoDeployment)?;
+        let found = find_container(&current, container)
+            .ok_or_else(|| ApplyImageError::NoContainer(container_names(&current)))?;
+        let init = found.init;
         let mut body = image_apply_body(ns, name, container, init, image);
-        if let Some(d) = &current {
+        {
+            let d = &current;
             for (other_init, other) in owned_images(d, FIELD_MANAGER) {
                 if other == container && other_init == init {
                     continue;
@@ -445,9 +465,12 @@ impl KubeClient {
         let r = api
             .patch(name, &pp, &Patch::Apply(&body))
             .await
-            .map_err(|e| err("PATCH", &path, e));
+            .map_err(|e| ApplyImageError::Api(err("PATCH", &path, e)));
         self.deployments.invalidate(ns);
-        r
+        Ok(ImageApplied {
+            previous: found.image,
+            deployment: r?,
+        })
     }
 
     /// Wait until the rollout of `name` completes, watching it (a `metadata.name` field

@@ -18,7 +18,7 @@
 //!   the cluster actually has (`rollout_status` = `failed: ...` makes the next plan retry).
 //! - Destroy leaves the workload untouched: the image stays as it is.
 
-use crate::clients::kubernetes::{self, find_container, Rollout, RolloutError};
+use crate::clients::kubernetes::{self, find_container, ApplyImageError, Rollout, RolloutError};
 use crate::clients::registry::{ImageRef, DOCKER_LIST, OCI_INDEX};
 use crate::provider::ProviderData;
 use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
@@ -264,47 +264,44 @@ impl ImageDeployment {
         let image = target(p)?;
         let kube = super::clients::kube(&self.data, diags).await?;
         let what = format!("deployment {ns}/{name}");
-        let before = match kube.deployment_fresh(&ns, &name).await {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                diags.error(
+        let force = p.force.known().copied().unwrap_or(false);
+        let (previous, patched) = match kube
+            .apply_image(&ns, &name, &container, &image, force)
+            .await
+        {
+            Ok(a) => (a.previous, a.deployment),
+            Err(ApplyImageError::NoDeployment) => {
+                diags.error_at(
+                    AttrPath::root("deployment"),
                     format!("Could not set the image of {what}"),
                     "The Deployment does not exist.",
                 );
                 return None;
             }
-            Err(e) => {
-                diags.error(format!("Could not read {what}"), e.to_string());
+            Err(ApplyImageError::NoContainer(names)) => {
+                diags.error_at(
+                    AttrPath::root("container"),
+                    format!("Container {container} not found in {what}"),
+                    format!(
+                        "unable to find container named {container:?}; the pod template has: {}.",
+                        names.join(", ")
+                    ),
+                );
                 return None;
             }
-        };
-        let Some(found) = find_container(&before, &container) else {
-            diags.error_at(
-                AttrPath::root("container"),
-                format!("Container {container} not found in {what}"),
-                "unable to find container named ".to_string() + &container,
-            );
-            return None;
-        };
-        let force = p.force.known().copied().unwrap_or(false);
-        let patched = match kube
-            .apply_image(&ns, &name, &container, found.init, &image, force)
-            .await
-        {
-            Ok(d) => d,
-            Err(e) if e.is_conflict() => {
+            Err(ApplyImageError::Api(e)) if e.is_conflict() => {
                 diags.error_at(AttrPath::root("force"), format!("Field manager conflict setting the image of {what}"),
                     format!("{e}\n\nAnother field manager (named above, e.g. kubectl-set from `kubectl set image`, or Helm) owns the image of container {container}. Set force = true to take ownership of that field; nothing was changed."));
                 return None;
             }
-            Err(e) => {
+            Err(ApplyImageError::Api(e)) => {
                 diags.error(format!("Could not set the image of {what}"), e.to_string());
                 return None;
             }
         };
         let mut base = p.clone();
         base.id = Val::Known(format!("{ns}/{name}/{container}"));
-        base.previous_image = found.image.clone().into();
+        base.previous_image = previous.into();
         if !p.wait_for_rollout.known().copied().unwrap_or(true) {
             return from_cluster(&base, &patched, &container);
         }
