@@ -849,6 +849,44 @@ mod tests {
     }
 
     #[test]
+    fn write_only_inside_map_nested_attributes_is_nulled() {
+        let b = Block::new("t").attr(Attribute::nested(
+            "registries",
+            NestingMode::Map,
+            vec![
+                Attribute::string("username").required(),
+                Attribute::string("password_wo").optional().write_only(),
+            ],
+        ));
+        let mut v = obj(&[(
+            "registries",
+            Value::Map(
+                [(
+                    "r.example".to_string(),
+                    obj(&[("username", s("u")), ("password_wo", s("hush"))]),
+                )]
+                .into(),
+            ),
+        )]);
+        null_write_only(&b, &mut v);
+        let Some(Value::Map(m)) = v.attr("registries") else {
+            panic!("{v:?}")
+        };
+        assert!(m["r.example"].attr("password_wo").unwrap().is_null());
+        assert_eq!(m["r.example"].attr("username"), Some(&s("u")));
+        let mut d = Diagnostics::new();
+        let cfg = obj(&[(
+            "registries",
+            Value::Map([("r.example".to_string(), obj(&[("password_wo", s("x"))]))].into()),
+        )]);
+        check_write_only_allowed(&b, &cfg, &Ctx::default(), &mut Vec::new(), &mut d);
+        assert!(
+            d.has_errors(),
+            "old CLIs are told write-only is unsupported"
+        );
+    }
+
+    #[test]
     fn update_keeps_stable_computed_and_flags_replacement() {
         let prior = obj(&[
             ("name", s("a")),
