@@ -76,6 +76,15 @@ fn oci_push(args: &[&str]) -> String {
     out
 }
 
+/// host:port of the stack's registry (the forge), from FORGEJO_URL.
+fn registry_host() -> String {
+    let u = env()["FORGEJO_URL"].clone();
+    u.split_once("://")
+        .map_or(u.as_str(), |(_, rest)| rest)
+        .trim_end_matches('/')
+        .to_string()
+}
+
 fn slug(cli: &Cli) -> String {
     cli.label.replace('.', "-")
 }
@@ -152,6 +161,7 @@ fn apply_traced(w: &Workdir, secrets: &[&str]) {
 fn registry_credentials_under_every_cli() {
     let e = env();
     let pid = std::process::id();
+    let reg = registry_host();
     for cli in clis() {
         eprintln!("== cicd_registry_credentials with {}", cli.label);
         let l = cli.label.clone();
@@ -180,7 +190,7 @@ fn registry_credentials_under_every_cli() {
 resource "cicd_registry_credentials" "r" {{
   namespaces = ["{a}", "{b}", "{c}"]
   registries = {{
-    "127.0.0.1:23000" = {{
+    "{reg}" = {{
       username            = "viktor"
       password_from_vault = {{ path = "{vpath}", key = "password" }}
     }}
@@ -205,7 +215,7 @@ resource "cicd_registry_credentials" "r" {{
         w.expect_empty_plan();
         for ns in &nss {
             let a = secret_auths(ns, "registry-credentials");
-            let r = &a["auths"]["127.0.0.1:23000"];
+            let r = &a["auths"][reg.as_str()];
             assert_eq!(r["username"], "viktor", "[{l}] {ns}");
             assert_eq!(r["password"], pw1.as_str(), "[{l}] {ns}");
             let auth = base64::engine::general_purpose::STANDARD.encode(format!("viktor:{pw1}"));
@@ -236,7 +246,7 @@ resource "cicd_registry_credentials" "r" {{
         w.apply();
         w.expect_empty_plan();
         assert_eq!(
-            secret_auths(&nss[1], "registry-credentials")["auths"]["127.0.0.1:23000"]["password"],
+            secret_auths(&nss[1], "registry-credentials")["auths"][reg.as_str()]["password"],
             pw1.as_str()
         );
 
@@ -270,7 +280,7 @@ resource "cicd_registry_credentials" "r" {{
         w.expect_empty_plan();
         for ns in &nss {
             assert_eq!(
-                secret_auths(ns, "registry-credentials")["auths"]["127.0.0.1:23000"]["password"],
+                secret_auths(ns, "registry-credentials")["auths"][reg.as_str()]["password"],
                 pw2.as_str(),
                 "[{l}] {ns}"
             );
@@ -342,7 +352,7 @@ resource "cicd_registry_credentials" "wo" {{
   name       = "wo-credentials"
   namespaces = ["{a}"]
   registries = {{
-    "127.0.0.1:23000" = {{
+    "{reg}" = {{
       username            = "viktor"
       password_wo         = "{wo}"
       password_wo_version = 1
@@ -360,7 +370,7 @@ resource "cicd_registry_credentials" "wo" {{
                 "[{l}] write-only value in state"
             );
             assert_eq!(
-                secret_auths(&nss[0], "wo-credentials")["auths"]["127.0.0.1:23000"]["password"],
+                secret_auths(&nss[0], "wo-credentials")["auths"][reg.as_str()]["password"],
                 wo.as_str()
             );
             w2.destroy();
@@ -436,7 +446,7 @@ fn image_of(ns: &str, name: &str, init: bool) -> String {
 fn image_deployment_under_every_cli() {
     let pid = std::process::id();
     let repo_path = "viktor/cicd-acc-kube";
-    let repo = format!("127.0.0.1:23000/{repo_path}");
+    let repo = format!("{}/{repo_path}", registry_host());
     for (i, cli) in clis().into_iter().enumerate() {
         eprintln!("== cicd_image_deployment with {}", cli.label);
         let l = cli.label.clone();

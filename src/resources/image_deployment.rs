@@ -669,12 +669,12 @@ mod tests {
     fn split_images() {
         let cases = [
             (
-                "127.0.0.1:23000/viktor/app:abc12345",
-                ("127.0.0.1:23000/viktor/app", Some("abc12345"), None),
+                "registry.example:5000/team/app:abc12345",
+                ("registry.example:5000/team/app", Some("abc12345"), None),
             ),
             (
-                "127.0.0.1:23000/viktor/app",
-                ("127.0.0.1:23000/viktor/app", None, None),
+                "registry.example:5000/team/app",
+                ("registry.example:5000/team/app", None, None),
             ),
             (
                 "r/app:v1@sha256:00",
