@@ -85,6 +85,11 @@ fn registry_host() -> String {
         .to_string()
 }
 
+/// Delete a tag or digest; one that is already gone (a child shared with a deleted tag) is fine.
+fn run_oci_delete(repo_path: &str, reference: &str) -> bool {
+    std::panic::catch_unwind(|| oci_push(&["delete", repo_path, reference])).is_ok()
+}
+
 fn slug(cli: &Cli) -> String {
     cli.label.replace('.', "-")
 }
@@ -458,13 +463,28 @@ fn image_deployment_under_every_cli() {
         let t2 = format!("{:08x}", (pid as u64 * 16 + i as u64 * 4 + 1) & 0xffff_ffff);
         let missing = format!("{:08x}", (pid as u64 * 16 + i as u64 * 4 + 2) & 0xffff_ffff);
         oci_push(&["push-image", repo_path, &t1]);
-        oci_push(&[
+        let index = oci_push(&[
             "push-index",
             repo_path,
             &t2,
             "--platforms",
             "linux/amd64,linux/arm64",
         ]);
+        // {"digest": ..., "children": {"linux/amd64": "sha256:..", ...}}: removed at the end.
+        let children: Vec<String> = index
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .flat_map(|j| {
+                j["children"]
+                    .as_object()
+                    .map(|m| {
+                        m.values()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
         let initial = format!("{repo}:00000000");
         kubectl_stdin(
             &["-n", &ns, "apply", "-f", "-"],
@@ -641,8 +661,8 @@ resource "cicd_image_deployment" "web" {{
         let _ = w4.run(&["state", "rm", "cicd_image_deployment.stuck"]);
 
         delete_ns(&ns);
-        for t in [&t1, &t2] {
-            let _ = oci_push(&["delete", repo_path, t]);
+        for t in [&t1, &t2].into_iter().chain(children.iter()) {
+            let _ = run_oci_delete(repo_path, t);
         }
     }
 }
