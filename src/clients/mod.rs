@@ -7,6 +7,8 @@ pub mod forge_retention;
 pub mod forgejo;
 pub mod http;
 pub mod integrity;
+pub mod kubernetes;
 pub mod registry;
+pub mod vault;
 
 pub use error::Error;

@@ -1,6 +1,9 @@
 //! One file per Terraform resource type.
 
+pub mod clients;
 pub mod forgejo_package_retention;
+pub mod image_deployment;
+pub mod registry_credentials;
 
 use crate::provider::ProviderData;
 use crate::tfplugin::resource::{resource, DynResource};
@@ -13,5 +16,7 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
         resource(forgejo_package_retention::PackageRetention::new(
             data.clone(),
         )),
+        resource(registry_credentials::RegistryCredentials::new(data.clone())),
+        resource(image_deployment::ImageDeployment::new(data.clone())),
     ]
 }

@@ -658,13 +658,29 @@ fn collect_replace(
     }
 }
 
-/// Write-only attributes are null in every plan and state (protocol rule, 6.8).
+/// Write-only attributes are null in every plan and state (protocol rule, 6.8), nested
+/// attributes included (e.g. `registries["host"].password_wo`).
 pub fn null_write_only(block: &Block, v: &mut Value) {
     let Value::Object(m) = v else { return };
     for a in &block.attributes {
         if a.write_only {
             if let Some(slot) = m.get_mut(&a.name) {
                 *slot = Value::Null;
+            }
+        } else if let AttrType::Nested { attributes, .. } = &a.ty {
+            if let Some(slot) = m.get_mut(&a.name) {
+                let inner = Block {
+                    attributes: attributes.clone(),
+                    ..Default::default()
+                };
+                match slot {
+                    Value::Object(_) => null_write_only(&inner, slot),
+                    Value::List(xs) | Value::Set(xs) => {
+                        xs.iter_mut().for_each(|x| null_write_only(&inner, x))
+                    }
+                    Value::Map(xs) => xs.values_mut().for_each(|x| null_write_only(&inner, x)),
+                    _ => {}
+                }
             }
         }
     }
@@ -714,6 +730,39 @@ fn check_write_only_allowed(
             path.push(b.type_name.clone());
             check_write_only_allowed(&b.block, v, cx, path, diags);
             path.pop();
+        }
+    }
+    // Nested attributes (single objects and maps of objects; the path names the first
+    // element found, which is enough for Terraform to point at the attribute).
+    for a in &block.attributes {
+        let AttrType::Nested { attributes, .. } = &a.ty else {
+            continue;
+        };
+        let inner = Block {
+            attributes: attributes.clone(),
+            ..Default::default()
+        };
+        match config.attr(&a.name) {
+            Some(v @ Value::Object(_)) => {
+                path.push(a.name.clone());
+                check_write_only_allowed(&inner, v, cx, path, diags);
+                path.pop();
+            }
+            Some(Value::Map(xs)) => {
+                for x in xs.values() {
+                    path.push(a.name.clone());
+                    check_write_only_allowed(&inner, x, cx, path, diags);
+                    path.pop();
+                }
+            }
+            Some(Value::List(xs) | Value::Set(xs)) => {
+                for x in xs {
+                    path.push(a.name.clone());
+                    check_write_only_allowed(&inner, x, cx, path, diags);
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -841,6 +890,44 @@ mod tests {
         let (p, _) = plan_default(&b, &prior, &cfg, &prior);
         assert_eq!(p.attr("dry_run"), Some(&Value::Bool(false)));
         assert_eq!(p.attr("id"), Some(&s("7")));
+    }
+
+    #[test]
+    fn write_only_inside_map_nested_attributes_is_nulled() {
+        let b = Block::new("t").attr(Attribute::nested(
+            "registries",
+            NestingMode::Map,
+            vec![
+                Attribute::string("username").required(),
+                Attribute::string("password_wo").optional().write_only(),
+            ],
+        ));
+        let mut v = obj(&[(
+            "registries",
+            Value::Map(
+                [(
+                    "r.example".to_string(),
+                    obj(&[("username", s("u")), ("password_wo", s("hush"))]),
+                )]
+                .into(),
+            ),
+        )]);
+        null_write_only(&b, &mut v);
+        let Some(Value::Map(m)) = v.attr("registries") else {
+            panic!("{v:?}")
+        };
+        assert!(m["r.example"].attr("password_wo").unwrap().is_null());
+        assert_eq!(m["r.example"].attr("username"), Some(&s("u")));
+        let mut d = Diagnostics::new();
+        let cfg = obj(&[(
+            "registries",
+            Value::Map([("r.example".to_string(), obj(&[("password_wo", s("x"))]))].into()),
+        )]);
+        check_write_only_allowed(&b, &cfg, &Ctx::default(), &mut Vec::new(), &mut d);
+        assert!(
+            d.has_errors(),
+            "old CLIs are told write-only is unsupported"
+        );
     }
 
     #[test]

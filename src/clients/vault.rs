@@ -1,0 +1,379 @@
+//! Vault / OpenBao client over the shared reqwest plumbing (no second HTTP/TLS stack).
+//!
+//! - Token auth: the configured token, looked up once (`auth/token/lookup-self`) to learn its TTL.
+//! - Kubernetes auth: `POST auth/<mount>/login {role, jwt}`; the JWT is read from `jwt_path` at
+//!   EVERY login, so a rotated service-account token is picked up.
+//! - Renewal: before a request, a token whose lease is near its end is renewed with
+//!   `auth/token/renew-self` (long applies); a Kubernetes login that cannot be renewed logs in again.
+//! - KV v2: `GET <mount>/data/<path>` gives `data.data` and `data.metadata.version`. Every value
+//!   read is registered with `logging::register_secret` so that no log line can contain it.
+//!
+//! One login per provider process: the client is held by `ProviderData::shared`.
+
+use super::cache::ListCache;
+use super::{http, Error};
+use crate::provider::{VaultAuth, VaultSettings};
+use crate::tfplugin::logging::{register_secret, Secret};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+pub const SYSTEM: &str = "Vault";
+
+/// Renew when less than this share of the lease is left (or less than a minute).
+const RENEW_FRACTION: f64 = 0.25;
+const RENEW_MIN: Duration = Duration::from_secs(60);
+
+/// One KV v2 secret version.
+#[derive(Clone, Debug)]
+pub struct KvSecret {
+    pub mount: String,
+    pub path: String,
+    pub version: i64,
+    data: BTreeMap<String, Secret>,
+}
+
+impl KvSecret {
+    /// The value of `key`, or an error naming the path and the keys that exist.
+    pub fn get(&self, key: &str) -> Result<&Secret, Error> {
+        self.data.get(key).ok_or_else(|| {
+            let keys: Vec<&str> = self.data.keys().map(String::as_str).collect();
+            Error::Other(format!(
+                "the Vault secret {}/{} (version {}) has no key {key:?} (keys: {})",
+                self.mount,
+                self.path,
+                self.version,
+                if keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            ))
+        })
+    }
+}
+
+struct Token {
+    value: Secret,
+    renewable: bool,
+    /// None: the token does not expire (e.g. a root token).
+    expires: Option<(Instant, Duration)>,
+}
+
+pub struct VaultClient {
+    http: reqwest::Client,
+    address: String,
+    auth: VaultAuth,
+    token: tokio::sync::Mutex<Option<Token>>,
+    reads: ListCache<KvSecret>,
+}
+
+#[derive(Deserialize)]
+struct AuthAnswer {
+    auth: AuthInfo,
+}
+
+#[derive(Deserialize)]
+struct AuthInfo {
+    client_token: String,
+    #[serde(default)]
+    lease_duration: u64,
+    #[serde(default)]
+    renewable: bool,
+}
+
+#[derive(Deserialize)]
+struct LookupAnswer {
+    data: LookupData,
+}
+
+#[derive(Deserialize)]
+struct LookupData {
+    #[serde(default)]
+    ttl: u64,
+    #[serde(default)]
+    renewable: bool,
+}
+
+#[derive(Deserialize)]
+struct KvAnswer {
+    data: Option<KvData>,
+}
+
+#[derive(Deserialize)]
+struct KvData {
+    data: Option<BTreeMap<String, serde_json::Value>>,
+    metadata: KvMeta,
+}
+
+#[derive(Deserialize)]
+struct KvMeta {
+    version: i64,
+    #[serde(default)]
+    deletion_time: String,
+    #[serde(default)]
+    destroyed: bool,
+}
+
+fn expiry(ttl: u64) -> Option<(Instant, Duration)> {
+    (ttl > 0).then(|| {
+        let d = Duration::from_secs(ttl);
+        (Instant::now() + d, d)
+    })
+}
+
+fn near_expiry(expires: Option<(Instant, Duration)>) -> bool {
+    match expires {
+        None => false,
+        Some((at, ttl)) => {
+            let left = at.saturating_duration_since(Instant::now());
+            left < RENEW_MIN.max(ttl.mul_f64(RENEW_FRACTION))
+        }
+    }
+}
+
+fn trim_path(p: &str) -> &str {
+    p.trim_matches('/')
+}
+
+impl VaultClient {
+    pub fn new(s: &VaultSettings) -> VaultClient {
+        VaultClient {
+            http: http::client(),
+            address: s.address.trim_end_matches('/').to_string(),
+            auth: s.auth.clone(),
+            token: tokio::sync::Mutex::new(None),
+            reads: ListCache::new(Duration::from_secs(30)),
+        }
+    }
+
+    fn url(&self, api_path: &str) -> String {
+        format!("{}/v1/{}", self.address, api_path.trim_start_matches('/'))
+    }
+
+    async fn login(&self) -> Result<Token, Error> {
+        match &self.auth {
+            VaultAuth::Token(t) => {
+                let req = self
+                    .http
+                    .get(self.url("auth/token/lookup-self"))
+                    .header("X-Vault-Token", t.expose());
+                // A token without the lookup capability still works: assume it does not expire.
+                let (ttl, renewable) = match http::send_json::<LookupAnswer>(SYSTEM, req).await {
+                    Ok(a) => (a.data.ttl, a.data.renewable),
+                    Err(e) if e.is_forbidden() => (0, false),
+                    Err(e) => return Err(e),
+                };
+                Ok(Token {
+                    value: t.clone(),
+                    renewable,
+                    expires: expiry(ttl),
+                })
+            }
+            VaultAuth::Kubernetes {
+                role,
+                mount,
+                jwt_path,
+            } => {
+                // NOTE: read at every login, never cached: kubelet rotates projected tokens.
+                let jwt = std::fs::read_to_string(jwt_path).map_err(|e| {
+                    Error::Other(format!(
+                        "could not read the service account token for Vault's Kubernetes login from {jwt_path}: {e}"
+                    ))
+                })?;
+                let jwt = Secret::new(jwt.trim());
+                let body = serde_json::json!({"role": role, "jwt": jwt.expose()});
+                let req = self
+                    .http
+                    .post(self.url(&format!("auth/{}/login", trim_path(mount))))
+                    .json(&body);
+                let a: AuthAnswer = http::send_json(SYSTEM, req).await.map_err(|e| {
+                    Error::Other(format!(
+                        "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
+                    ))
+                })?;
+                tracing::debug!(mount = %mount, role = %role, ttl = a.auth.lease_duration, "vault kubernetes login");
+                Ok(Token {
+                    value: Secret::new(a.auth.client_token),
+                    renewable: a.auth.renewable,
+                    expires: expiry(a.auth.lease_duration),
+                })
+            }
+        }
+    }
+
+    async fn renew(&self, t: &Token) -> Result<Token, Error> {
+        let req = self
+            .http
+            .post(self.url("auth/token/renew-self"))
+            .header("X-Vault-Token", t.value.expose())
+            .json(&serde_json::json!({}));
+        let a: AuthAnswer = http::send_json(SYSTEM, req).await?;
+        Ok(Token {
+            value: Secret::new(a.auth.client_token),
+            renewable: a.auth.renewable,
+            expires: expiry(a.auth.lease_duration),
+        })
+    }
+
+    /// A valid token: logs in once per process, renews near the end of the lease.
+    async fn token(&self, force_login: bool) -> Result<Secret, Error> {
+        let mut g = self.token.lock().await;
+        if force_login {
+            *g = None;
+        }
+        if let Some(t) = g.as_ref() {
+            if !near_expiry(t.expires) {
+                return Ok(t.value.clone());
+            }
+            if t.renewable {
+                match self.renew(t).await {
+                    Ok(n) => {
+                        let v = n.value.clone();
+                        *g = Some(n);
+                        return Ok(v);
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "vault token renewal failed; logging in again")
+                    }
+                }
+            }
+        }
+        let t = self.login().await?;
+        let v = t.value.clone();
+        *g = Some(t);
+        Ok(v)
+    }
+
+    async fn read_kv_uncached(
+        &self,
+        mount: &str,
+        path: &str,
+        version: Option<i64>,
+    ) -> Result<KvSecret, Error> {
+        let (mount, path) = (trim_path(mount), trim_path(path));
+        let mut url = self.url(&format!("{mount}/data/{path}"));
+        if let Some(v) = version {
+            url.push_str(&format!("?version={v}"));
+        }
+        let mut attempt = 0;
+        let answer = loop {
+            let token = self.token(attempt > 0).await?;
+            let req = self.http.get(&url).header("X-Vault-Token", token.expose());
+            match http::send_json::<KvAnswer>(SYSTEM, req).await {
+                Ok(a) => break a,
+                // An expired or revoked token: log in again once (Kubernetes auth can).
+                Err(e)
+                    if e.is_forbidden()
+                        && attempt == 0
+                        && matches!(self.auth, VaultAuth::Kubernetes { .. }) =>
+                {
+                    attempt += 1;
+                }
+                Err(e) if e.is_not_found() => {
+                    return Err(Error::Other(format!(
+                        "there is no secret at {mount}/{path} in Vault (KV v2 mount {mount:?}, path {path:?}): {e}"
+                    )))
+                }
+                Err(e) => {
+                    return Err(Error::Other(format!(
+                        "could not read the Vault secret {mount}/{path}: {e}"
+                    )))
+                }
+            }
+        };
+        let Some(d) = answer.data else {
+            return Err(Error::Other(format!(
+                "there is no secret at {mount}/{path} in Vault"
+            )));
+        };
+        if d.metadata.destroyed || !d.metadata.deletion_time.is_empty() || d.data.is_none() {
+            return Err(Error::Other(format!(
+                "the current version ({}) of the Vault secret {mount}/{path} is deleted",
+                d.metadata.version
+            )));
+        }
+        let mut data = BTreeMap::new();
+        for (k, v) in d.data.unwrap_or_default() {
+            let s = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            register_secret(&s);
+            data.insert(k, Secret::new(s));
+        }
+        Ok(KvSecret {
+            mount: mount.to_string(),
+            path: path.to_string(),
+            version: d.metadata.version,
+            data,
+        })
+    }
+
+    /// The current version of a KV v2 secret (values and version number). Reads of one path
+    /// are shared for a short while, so many resources naming it cost one request.
+    pub async fn read_kv(&self, mount: &str, path: &str) -> Result<KvSecret, Error> {
+        let key = format!("{}/{}", trim_path(mount), trim_path(path));
+        let r = self
+            .reads
+            .get_or_fetch(&key, || self.read_kv_uncached(mount, path, None))
+            .await?;
+        Ok((*r).clone())
+    }
+
+    /// One given version of a KV v2 secret (what a plan saw), so an apply writes exactly it.
+    pub async fn read_kv_version(
+        &self,
+        mount: &str,
+        path: &str,
+        version: i64,
+    ) -> Result<KvSecret, Error> {
+        let key = format!("{}/{}@{version}", trim_path(mount), trim_path(path));
+        let r = self
+            .reads
+            .get_or_fetch(&key, || self.read_kv_uncached(mount, path, Some(version)))
+            .await?;
+        Ok((*r).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_window() {
+        assert!(!near_expiry(None));
+        assert!(!near_expiry(expiry(3600)));
+        // 30 s left of a 1 h lease: renew.
+        let e = Some((
+            Instant::now() + Duration::from_secs(30),
+            Duration::from_secs(3600),
+        ));
+        assert!(near_expiry(e));
+        // 20 min left of 1 h: fine.
+        let e = Some((
+            Instant::now() + Duration::from_secs(1200),
+            Duration::from_secs(3600),
+        ));
+        assert!(!near_expiry(e));
+    }
+
+    #[test]
+    fn missing_key_names_path_and_keys() {
+        let mut data = BTreeMap::new();
+        data.insert("password".to_string(), Secret::new("pw-123456"));
+        let s = KvSecret {
+            mount: "secret".into(),
+            path: "ci/registry".into(),
+            version: 3,
+            data,
+        };
+        assert_eq!(s.get("password").unwrap().expose(), "pw-123456");
+        let e = s.get("pasword").unwrap_err().to_string();
+        assert!(
+            e.contains("secret/ci/registry") && e.contains("password"),
+            "{e}"
+        );
+    }
+}

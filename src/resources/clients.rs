@@ -1,0 +1,68 @@
+//! The process-wide clients the resources share (one login, one connection pool, one list
+//! cache per system), built on first use from the provider settings.
+
+use crate::clients::kubernetes::KubeClient;
+use crate::clients::vault::VaultClient;
+use crate::provider::{self, ProviderData};
+use crate::tfplugin::diagnostics::Diagnostics;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+#[derive(Default)]
+struct KubeHolder(OnceCell<Arc<KubeClient>>);
+
+/// The Kubernetes client, connected on first use; errors name the `kubernetes` block.
+pub async fn kube(data: &ProviderData, diags: &mut Diagnostics) -> Option<Arc<KubeClient>> {
+    let s = data.settings(diags)?;
+    let k = provider::require(
+        &s.kubernetes,
+        "kubernetes",
+        "KUBECONFIG (or an in-cluster service account)",
+        diags,
+    )?
+    .clone();
+    let holder = data.shared::<KubeHolder>(|| Some(KubeHolder::default()))?;
+    let r = holder
+        .0
+        .get_or_try_init(|| async { KubeClient::connect(&k).await.map(Arc::new) })
+        .await;
+    match r {
+        Ok(c) => Some(c.clone()),
+        Err(e) => {
+            diags.error("Could not configure the Kubernetes client", e.to_string());
+            None
+        }
+    }
+}
+
+/// The Vault client (one login per process, shared).
+pub fn vault(data: &ProviderData, diags: &mut Diagnostics) -> Option<Arc<VaultClient>> {
+    let s = data.settings(diags)?;
+    let v = provider::require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", diags)?.clone();
+    data.shared::<VaultClient>(|| Some(VaultClient::new(&v)))
+}
+
+/// The registry client: Basic credentials of the provider's forgejo settings for the forge's
+/// own host; anonymous (token challenge) for every other registry.
+pub fn registry(
+    data: &ProviderData,
+    diags: &mut Diagnostics,
+) -> Option<Arc<crate::clients::registry::RegistryClient>> {
+    let s = data.settings(diags)?;
+    data.shared::<crate::clients::registry::RegistryClient>(|| {
+        let c = crate::clients::registry::RegistryClient::new();
+        if let provider::Configured::Ready(f) = &s.forgejo {
+            if let Some(host) = url::Url::parse(&f.url).ok().and_then(|u| {
+                let h = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
+                })
+            }) {
+                let user = f.username.clone().unwrap_or_else(|| "token".into());
+                c.set_basic(&host, &user, f.token.clone());
+            }
+        }
+        Some(c)
+    })
+}
