@@ -223,3 +223,38 @@ fn debug_mode_prints_reattach_settings() {
         "unix"
     );
 }
+
+#[test]
+fn provider_exits_when_terraform_is_gone() {
+    // A parent shell that starts the provider, prints its pid and dies at once.
+    // The provider's output goes elsewhere, so a provider that stays alive fails the test below
+    // instead of hanging it.
+    let script = format!(
+        "{} >/dev/null 2>&1 & echo $!; sleep 1",
+        support::provider_binary().display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pid = text
+        .lines()
+        .find_map(|l| l.trim().parse::<u32>().ok())
+        .expect("pid printed");
+    let t0 = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.split_whitespace().nth(2) == Some("Z") {
+            break; // exited, waiting to be reaped
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "orphaned provider still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

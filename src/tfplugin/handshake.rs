@@ -482,9 +482,29 @@ pub async fn serve(provider: Arc<dyn DynProvider>, opts: ServeOpts) -> Result<()
     let res = tokio::select! {
         r = serve => r.map_err(|e| HandshakeError::Serve(e.to_string())),
         _ = shutdown_signal(shutdown_rx, opts.debug) => Ok(()),
+        _ = parent_gone(opts.debug) => {
+            tracing::warn!("Terraform exited without stopping the provider; exiting");
+            Ok(())
+        }
     };
     listener.cleanup();
     res
+}
+
+/// Resolves when the process that started us is gone (Terraform crashed or was killed):
+/// an orphaned provider would otherwise live on holding its pipes open.
+async fn parent_gone(debug: bool) {
+    #[cfg(unix)]
+    if !debug {
+        let parent = std::os::unix::process::parent_id();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if std::os::unix::process::parent_id() != parent {
+                return;
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 async fn shutdown_signal(mut rx: watch::Receiver<bool>, debug: bool) {
