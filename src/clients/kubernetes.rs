@@ -65,6 +65,16 @@ pub struct FoundContainer {
 }
 
 /// A container by name among `initContainers` and `containers` (as `kubectl set image` looks).
+/// A Kubernetes object name that must be an RFC 1123 label (namespaces, container names):
+/// lower-case letters, digits and '-', starting and ending alphanumeric, at most 63 characters.
+pub fn is_dns1123_label(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").expect("static regex")
+    })
+    .is_match(s)
+}
+
 pub fn find_container(d: &Deployment, name: &str) -> Option<FoundContainer> {
     let spec = d.spec.as_ref()?.template.spec.as_ref()?;
     if let Some(c) = spec.containers.iter().find(|c| c.name == name) {
@@ -615,6 +625,17 @@ impl KubeClient {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dns1123_labels() {
+        for ok in ["a", "web", "apps-2", "x1"] {
+            assert!(is_dns1123_label(ok), "{ok}");
+        }
+        for bad in ["", "Web", "-a", "a-", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!is_dns1123_label(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn dep(v: serde_json::Value) -> Deployment {

@@ -378,10 +378,9 @@ impl Resource for ImageDeployment {
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
-        let label = regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").expect("regex");
         for (attr, v) in [("namespace", &c.namespace), ("container", &c.container)] {
             if let Val::Known(v) = v {
-                if !label.is_match(v) {
+                if !crate::clients::kubernetes::is_dns1123_label(v) {
                     diags.error_at(AttrPath::root(attr), format!("Invalid {attr}"), format!("{v:?} is not a valid Kubernetes name (lower-case letters, digits and '-')."));
                 }
             }

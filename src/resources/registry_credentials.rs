@@ -438,9 +438,8 @@ impl Resource for RegistryCredentials {
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
-        let dns = regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").expect("regex");
         for ns in c.namespaces.known().into_iter().flatten() {
-            if !dns.is_match(ns) {
+            if !crate::clients::kubernetes::is_dns1123_label(ns) {
                 diags.error_at(AttrPath::root("namespaces"), "Invalid namespace", format!("{ns:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63)."));
             }
         }
