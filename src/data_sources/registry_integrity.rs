@@ -5,9 +5,8 @@
 //!
 //! Endpoints: `/v2/_catalog`, `/v2/{image}/tags/list`, `GET|HEAD /v2/{image}/manifests/{ref}`.
 
-use crate::clients::forge_retention::ForgeClients;
 use crate::clients::integrity;
-use crate::provider::{self, ProviderData};
+use crate::provider::ProviderData;
 use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
 use crate::tfplugin::resource::{Ctx, DataSource};
 use crate::tfplugin::schema::{Attribute, Block, Schema};
@@ -105,12 +104,7 @@ impl DataSource for RegistryIntegrity {
     }
 
     async fn read(&self, _cx: &Ctx, c: State, diags: &mut Diagnostics) -> Option<State> {
-        let s = self.data.settings(diags)?;
-        let f =
-            provider::require(&s.forgejo, "forgejo", "FORGEJO_URL / FORGEJO_TOKEN", diags)?.clone();
-        let clients = self
-            .data
-            .shared::<ForgeClients>(|| Some(ForgeClients::new(&f.url, f.token, f.username)))?;
+        let clients = crate::resources::clients::forge(&self.data, diags)?;
         let owner = c.owner.known()?.clone();
         let re = match c.repository_regex.known().map(|r| compile(r)) {
             Some(Ok(r)) => Some(r),

@@ -52,17 +52,28 @@ pub fn registry(
     data.shared::<crate::clients::registry::RegistryClient>(|| {
         let c = crate::clients::registry::RegistryClient::new();
         if let provider::Configured::Ready(f) = &s.forgejo {
-            if let Some(host) = url::Url::parse(&f.url).ok().and_then(|u| {
-                let h = u.host_str()?.to_string();
-                Some(match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h,
-                })
-            }) {
+            let host = crate::clients::forgejo::ForgejoClient::new(&f.url, f.token.clone())
+                .registry_host();
+            if !host.is_empty() {
                 let user = f.username.clone().unwrap_or_else(|| "token".into());
                 c.set_basic(&host, &user, f.token.clone());
             }
         }
         Some(c)
+    })
+}
+
+/// The forge's packages API and registry clients used by retention and the integrity walk
+/// (one per process); errors name the `forgejo` block.
+pub fn forge(
+    data: &ProviderData,
+    diags: &mut Diagnostics,
+) -> Option<Arc<crate::clients::forge_retention::ForgeClients>> {
+    let s = data.settings(diags)?;
+    let f = provider::require(&s.forgejo, "forgejo", "FORGEJO_URL / FORGEJO_TOKEN", diags)?.clone();
+    data.shared::<crate::clients::forge_retention::ForgeClients>(|| {
+        Some(crate::clients::forge_retention::ForgeClients::new(
+            &f.url, f.token, f.username,
+        ))
     })
 }

@@ -29,7 +29,7 @@
 
 use crate::clients::forge_retention::ForgeClients;
 use crate::clients::forgejo::PACKAGE_TYPES;
-use crate::provider::{self, ProviderData};
+use crate::provider::ProviderData;
 use crate::retention::{self, Policy};
 use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
 use crate::tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
@@ -105,11 +105,7 @@ impl PackageRetention {
     }
 
     fn clients(&self, diags: &mut Diagnostics) -> Option<Arc<ForgeClients>> {
-        let s = self.data.settings(diags)?;
-        let f =
-            provider::require(&s.forgejo, "forgejo", "FORGEJO_URL / FORGEJO_TOKEN", diags)?.clone();
-        self.data
-            .shared::<ForgeClients>(|| Some(ForgeClients::new(&f.url, f.token, f.username)))
+        super::clients::forge(&self.data, diags)
     }
 
     /// Evaluate the policy of `s` now: (pending deletions in order, kept count).
