@@ -3,12 +3,12 @@
 //! this renders; `scripts/gen-docs` rewrites them.
 
 use crate::provider::CicdProvider;
-use crate::tfplugin::resource::{provider as erase, DynProvider};
-use crate::tfplugin::schema::{AttrType, Attribute, Block, NestingMode, Schema};
-use crate::tfplugin::value::Type;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
+use tfplugin::resource::{provider as erase, DynProvider};
+use tfplugin::schema::{AttrType, Attribute, Block, NestingMode, Schema};
+use tfplugin::value::Type;
 
 /// Every page, keyed by its path under the repository root.
 pub fn render_all(root: &Path) -> BTreeMap<String, String> {

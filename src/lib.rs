@@ -7,4 +7,34 @@ pub mod docs;
 pub mod provider;
 pub mod resources;
 pub mod retention;
-pub mod tfplugin;
+
+use std::sync::Arc;
+use tfplugin::handshake::PluginInfo;
+use tfplugin::resource::DynProvider;
+
+/// Who we are, for the protocol layer's messages and reattach strings.
+pub const PLUGIN: PluginInfo = PluginInfo {
+    binary: "terraform-provider-cicd",
+    addresses: &[
+        "registry.terraform.io/viktorbarzin/cicd",
+        "registry.opentofu.org/viktorbarzin/cicd",
+    ],
+    usage: "\
+terraform-provider-cicd is a plugin for Terraform and OpenTofu and is started by them.
+
+To use it, declare it in a configuration:
+
+  terraform {
+    required_providers {
+      cicd = { source = \"viktorbarzin/cicd\" }
+    }
+  }
+
+and run `terraform init` / `tofu init`. To debug it, run it with --debug and follow the printed
+instructions.",
+};
+
+/// The provider, composed from every resource and data source type.
+pub fn provider() -> Arc<dyn DynProvider> {
+    tfplugin::resource::provider(provider::CicdProvider::new())
+}

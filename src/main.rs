@@ -1,11 +1,11 @@
 //! terraform-provider-cicd: started by Terraform / OpenTofu as a plugin.
 
-use cicd::provider::CicdProvider;
-use cicd::tfplugin::handshake::{self, ServeOpts, Transport};
-use cicd::tfplugin::{logging, resource};
+use cicd::PLUGIN;
+use tfplugin::handshake::{self, ServeOpts, Transport};
+use tfplugin::logging;
 
 fn main() {
-    let mut opts = ServeOpts::default();
+    let mut opts = ServeOpts::new(PLUGIN);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--debug" | "-debug" => opts.debug = true,
@@ -15,7 +15,7 @@ fn main() {
                 return;
             }
             "--help" | "-h" | "-help" => {
-                eprintln!("{}", handshake::NOT_BY_HAND);
+                eprintln!("{}", PLUGIN.usage);
                 eprintln!("\nOptions:\n  --debug    serve without TLS and print TF_REATTACH_PROVIDERS\n  --tcp      listen on 127.0.0.1 instead of a unix socket\n  --version  print the version");
                 return;
             }
@@ -32,7 +32,7 @@ fn main() {
         if let Err(e) = handshake::check_environment() {
             match e {
                 handshake::HandshakeError::NotLaunchedByTerraform => {
-                    eprintln!("{}", handshake::NOT_BY_HAND)
+                    eprintln!("{}", PLUGIN.usage)
                 }
                 other => eprintln!("{other}"),
             }
@@ -41,7 +41,7 @@ fn main() {
     }
     // One TLS crypto provider for the whole process (reqwest, kube-rs and the plugin server).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    logging::init();
+    logging::init("cicd", "TF_LOG_PROVIDER_CICD");
     tracing::trace!("starting");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,7 +53,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let provider = resource::provider(CicdProvider::new());
+    let provider = cicd::provider();
     let result = rt.block_on(handshake::serve(provider, opts));
     if let Err(e) = result {
         tracing::error!(error = %e, "provider stopped with an error");

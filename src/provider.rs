@@ -5,16 +5,16 @@
 //! set leaves that system unconfigured; resources that need it then fail at plan time with a
 //! message naming the block, and resources that do not need it work as usual.
 
-use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use crate::tfplugin::logging::Secret;
-use crate::tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
-use crate::tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
-use crate::tfplugin::typed::Val;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::logging::Secret;
+use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
+use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
+use tfplugin::typed::Val;
 
 pub const DEFAULT_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 

@@ -8,10 +8,10 @@
 mod support;
 
 use cicd::provider::CicdProvider;
-use cicd::tfplugin::handshake::InProcess;
-use cicd::tfplugin::resource;
 use support::thing::{Store, Thing};
 use support::{clis, Attach, Workdir};
+use tfplugin::handshake::InProcess;
+use tfplugin::resource;
 
 #[test]
 fn providers_schema_json_through_dev_overrides() {
@@ -61,7 +61,7 @@ fn serve() -> Served {
     let p = resource::provider(CicdProvider::new().with_resource(resource::resource(Thing {
         store: store.clone(),
     })));
-    let srv = rt.block_on(InProcess::start(p)).unwrap();
+    let srv = rt.block_on(InProcess::start(p, cicd::PLUGIN)).unwrap();
     Served {
         _rt: rt,
         srv,

@@ -6,11 +6,11 @@ mod support;
 
 use cicd::clients::forgejo::{ForgejoClient, PackageVersion};
 use cicd::clients::registry::{ManifestKind, RegistryClient};
-use cicd::tfplugin::logging::Secret;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 use support::{clis, Attach, Workdir};
+use tfplugin::logging::Secret;
 
 struct Forge {
     env: BTreeMap<String, String>,

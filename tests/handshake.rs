@@ -4,15 +4,15 @@
 mod support;
 
 use base64::Engine;
-use cicd::tfplugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use cicd::tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
-use cicd::tfplugin::proto::tfplugin6::get_provider_schema;
-use cicd::tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::grpc::{terraform_like_client_identity, tls_channel, ClientIdentity};
+use tfplugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
+use tfplugin::proto::tfplugin6::get_provider_schema;
+use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 
 struct Started {
     child: Child,
@@ -150,7 +150,7 @@ fn automtls_admits_only_the_announced_client_certificate() {
             .await
             .unwrap();
         GrpcControllerClient::new(ch)
-            .shutdown(cicd::tfplugin::proto::plugin::Empty {})
+            .shutdown(tfplugin::proto::plugin::Empty {})
             .await
             .unwrap();
     });

@@ -4,14 +4,14 @@
 mod support;
 
 use cicd::provider::CicdProvider;
-use cicd::tfplugin::handshake::InProcess;
-use cicd::tfplugin::proto::tfplugin6 as pb;
-use cicd::tfplugin::proto::tfplugin6::provider_client::ProviderClient;
-use cicd::tfplugin::resource;
-use cicd::tfplugin::value::{decode_msgpack, encode_msgpack, Type, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::thing::{Store, Thing};
+use tfplugin::handshake::InProcess;
+use tfplugin::proto::tfplugin6 as pb;
+use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
+use tfplugin::resource;
+use tfplugin::value::{decode_msgpack, encode_msgpack, Type, Value};
 use tonic::transport::Channel;
 
 struct Fixture {
@@ -30,7 +30,7 @@ async fn fixture() -> Fixture {
     let thing_ty = thing.value_type().clone();
     let p = resource::provider(CicdProvider::new().with_resource(thing));
     let provider_ty = p.value_type().clone();
-    let srv = InProcess::start(p).await.unwrap();
+    let srv = InProcess::start(p, cicd::PLUGIN).await.unwrap();
     let client = support::grpc::plain_client(srv.socket_path().to_path_buf()).await;
     Fixture {
         _srv: srv,

@@ -4,8 +4,8 @@
 mod support;
 
 use cicd::clients::registry::{ManifestKind, RegistryClient};
-use cicd::tfplugin::logging::Secret;
 use std::process::Command;
+use tfplugin::logging::Secret;
 
 fn oci_push(env: &std::collections::BTreeMap<String, String>, args: &[&str]) -> String {
     let script = oci_push_script().unwrap();

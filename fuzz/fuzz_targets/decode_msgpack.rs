@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../src/tfplugin/value.rs"]
+#[path = "../../crates/tfplugin/src/value.rs"]
 mod value;
 
 use value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type};

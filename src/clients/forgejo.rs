@@ -7,8 +7,8 @@
 
 use super::http;
 use super::Error;
-use crate::tfplugin::logging::Secret;
 use serde::Deserialize;
+use tfplugin::logging::Secret;
 
 pub const SYSTEM: &str = "forgejo";
 

@@ -16,13 +16,13 @@
 
 use super::http;
 use super::Error;
-use crate::tfplugin::logging::Secret;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tfplugin::logging::Secret;
 
 pub const SYSTEM: &str = "registry";
 

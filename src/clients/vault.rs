@@ -13,10 +13,10 @@
 use super::cache::ListCache;
 use super::{http, Error};
 use crate::provider::{VaultAuth, VaultSettings};
-use crate::tfplugin::logging::{register_secret, Secret};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tfplugin::logging::{register_secret, Secret};
 
 pub const SYSTEM: &str = "Vault";
 

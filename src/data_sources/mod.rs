@@ -3,8 +3,8 @@
 pub mod registry_integrity;
 
 use crate::provider::ProviderData;
-use crate::tfplugin::resource::{data_source, DynDataSource};
 use std::sync::Arc;
+use tfplugin::resource::{data_source, DynDataSource};
 
 /// Every data source the provider serves.
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynDataSource>> {

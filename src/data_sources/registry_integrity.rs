@@ -7,14 +7,14 @@
 
 use crate::clients::integrity;
 use crate::provider::ProviderData;
-use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use crate::tfplugin::resource::{Ctx, DataSource};
-use crate::tfplugin::schema::{Attribute, Block, Schema};
-use crate::tfplugin::typed::Val;
-use crate::tfplugin::value::Type;
 use async_trait::async_trait;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::resource::{Ctx, DataSource};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::typed::Val;
+use tfplugin::value::Type;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct BrokenEntry {

@@ -4,8 +4,8 @@
 use crate::clients::kubernetes::KubeClient;
 use crate::clients::vault::VaultClient;
 use crate::provider::{self, ProviderData};
-use crate::tfplugin::diagnostics::Diagnostics;
 use std::sync::Arc;
+use tfplugin::diagnostics::Diagnostics;
 use tokio::sync::OnceCell;
 
 #[derive(Default)]

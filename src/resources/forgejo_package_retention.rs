@@ -31,15 +31,15 @@ use crate::clients::forge_retention::ForgeClients;
 use crate::clients::forgejo::PACKAGE_TYPES;
 use crate::provider::ProviderData;
 use crate::retention::{self, Policy};
-use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use crate::tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
-use crate::tfplugin::schema::{Attribute, Block, Schema};
-use crate::tfplugin::typed::Val;
-use crate::tfplugin::value::{Type, Value};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::typed::Val;
+use tfplugin::value::{Type, Value};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pending {

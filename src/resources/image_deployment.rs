@@ -21,15 +21,15 @@
 use crate::clients::kubernetes::{self, find_container, ApplyImageError, Rollout, RolloutError};
 use crate::clients::registry::{ImageRef, DOCKER_LIST, OCI_INDEX};
 use crate::provider::ProviderData;
-use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use crate::tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
-use crate::tfplugin::schema::{Attribute, Block, Schema};
-use crate::tfplugin::typed::Val;
-use crate::tfplugin::value::Value;
 use async_trait::async_trait;
 use k8s_openapi::api::apps::v1::Deployment;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::typed::Val;
+use tfplugin::value::Value;
 
 pub const DEFAULT_TAG_PATTERN: &str = "^[0-9a-f]{8}$";
 const DEFAULT_TIMEOUT: &str = "5m";

@@ -6,8 +6,8 @@ pub mod image_deployment;
 pub mod registry_credentials;
 
 use crate::provider::ProviderData;
-use crate::tfplugin::resource::{resource, DynResource};
 use std::sync::Arc;
+use tfplugin::resource::{resource, DynResource};
 
 /// Every resource type the provider serves.
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {

@@ -25,17 +25,17 @@
 
 use crate::clients::kubernetes::KubeClient;
 use crate::provider::ProviderData;
-use crate::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use crate::tfplugin::logging::register_secret;
-use crate::tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
-use crate::tfplugin::schema::{Attribute, Block, NestingMode, Schema};
-use crate::tfplugin::typed::Val;
-use crate::tfplugin::value::{Type, Value};
 use async_trait::async_trait;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::logging::register_secret;
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::schema::{Attribute, Block, NestingMode, Schema};
+use tfplugin::typed::Val;
+use tfplugin::value::{Type, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const DOCKERCONFIG: &str = ".dockerconfigjson";

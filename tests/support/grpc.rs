@@ -2,13 +2,13 @@
 //! client certificate) the way Terraform's go-plugin client connects.
 #![allow(dead_code)]
 
-use cicd::tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use tonic::transport::{Channel, Endpoint};
 
 pub async fn plain_channel(socket: PathBuf) -> Channel {

@@ -3,14 +3,14 @@
 //! Its store is shared with the test, which can change objects "out of band" to make drift.
 
 use async_trait::async_trait;
-use cicd::tfplugin::diagnostics::{AttrPath, Diagnostics};
-use cicd::tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
-use cicd::tfplugin::schema::{Attribute, Block, Schema};
-use cicd::tfplugin::typed::Val;
-use cicd::tfplugin::value::Type;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::typed::Val;
+use tfplugin::value::Type;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stored {

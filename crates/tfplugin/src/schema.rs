@@ -5,7 +5,7 @@
 //! `force_new` (a change plans a replacement) and `keep_prior` (a computed value that does not
 //! change on update is planned as the prior value instead of unknown).
 
-use super::value::{ObjectType, Type, Value};
+use crate::value::{ObjectType, Type, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

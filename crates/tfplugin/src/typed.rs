@@ -6,7 +6,7 @@
 //! fills the struct, and the way back is guided by the schema's type so that every attribute of
 //! an object is present (protocol rule: absent attributes are not allowed on the wire).
 
-use super::value::{Number, Type, Value};
+use crate::value::{Number, Type, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;

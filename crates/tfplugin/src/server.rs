@@ -4,11 +4,11 @@
 //! answered UNIMPLEMENTED by the generated default stubs; Terraform only calls them when a
 //! configuration uses the feature.
 
-use super::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
-use super::proto::tfplugin6 as pb;
-use super::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
-use super::schema::{AttrType, Attribute, Block, NestingMode, Schema};
-use super::value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type, Value};
+use crate::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::proto::tfplugin6 as pb;
+use crate::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
+use crate::schema::{AttrType, Attribute, Block, NestingMode, Schema};
+use crate::value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type, Value};
 use pb::provider_server::Provider as PbProvider;
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-pub struct CicdProviderService {
+pub struct ProviderService {
     provider: Arc<dyn DynProvider>,
     resources: HashMap<String, Arc<dyn DynResource>>,
     data_sources: HashMap<String, Arc<dyn DynDataSource>>,
@@ -24,7 +24,7 @@ pub struct CicdProviderService {
     stop: Mutex<CancellationToken>,
 }
 
-impl CicdProviderService {
+impl ProviderService {
     pub fn new(provider: Arc<dyn DynProvider>) -> Self {
         let resources: HashMap<_, _> = provider
             .resources()
@@ -49,7 +49,7 @@ impl CicdProviderService {
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
-        CicdProviderService {
+        ProviderService {
             provider,
             resources,
             data_sources,
@@ -269,7 +269,7 @@ fn attr_to_proto(a: &Attribute) -> pb::schema::Attribute {
 type Rsp<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
-impl PbProvider for CicdProviderService {
+impl PbProvider for ProviderService {
     async fn get_metadata(
         &self,
         _r: Request<pb::get_metadata::Request>,

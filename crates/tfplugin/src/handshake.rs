@@ -9,11 +9,11 @@
 //! nobody), and (3) advertise ecdsa_secp521r1_sha512 in the CertificateRequest, otherwise Go's
 //! TLS client sends no certificate at all. The aws-lc-rs crypto provider supports P-521.
 
-use super::proto::plugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
-use super::proto::plugin::Empty;
-use super::proto::tfplugin6::provider_server::ProviderServer;
-use super::resource::DynProvider;
-use super::server::CicdProviderService;
+use crate::proto::plugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
+use crate::proto::plugin::Empty;
+use crate::proto::tfplugin6::provider_server::ProviderServer;
+use crate::resource::DynProvider;
+use crate::server::ProviderService;
 use base64::Engine;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -38,11 +38,17 @@ pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 pub const APP_PROTOCOL_VERSION: u32 = 6;
-/// Source address used in reattach strings, for both CLIs' default registry hosts.
-pub const PROVIDER_ADDRS: [&str; 2] = [
-    "registry.terraform.io/viktorbarzin/cicd",
-    "registry.opentofu.org/viktorbarzin/cicd",
-];
+/// What the protocol layer needs to know about the provider it serves: names for messages,
+/// the source addresses for reattach strings, the log module and its level variable.
+#[derive(Clone, Copy, Debug)]
+pub struct PluginInfo {
+    /// The binary's name, e.g. `terraform-provider-example`.
+    pub binary: &'static str,
+    /// Full source addresses, one per CLI registry host, for TF_REATTACH_PROVIDERS.
+    pub addresses: &'static [&'static str],
+    /// Shown when a person runs the binary by hand.
+    pub usage: &'static str,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
@@ -65,11 +71,22 @@ pub enum Transport {
     Tcp,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ServeOpts {
+    pub info: PluginInfo,
     /// Plaintext, no cookie needed; prints TF_REATTACH_PROVIDERS and serves until interrupted.
     pub debug: bool,
     pub transport: Transport,
+}
+
+impl ServeOpts {
+    pub fn new(info: PluginInfo) -> Self {
+        ServeOpts {
+            info,
+            debug: false,
+            transport: Transport::default(),
+        }
+    }
 }
 
 /// Check the environment Terraform sets. `Err` means a person (not Terraform) ran the binary or
@@ -85,20 +102,6 @@ pub fn check_environment() -> Result<(), HandshakeError> {
     }
     Ok(())
 }
-
-pub const NOT_BY_HAND: &str = "\
-terraform-provider-cicd is a plugin for Terraform and OpenTofu and is started by them.
-
-To use it, declare it in a configuration:
-
-  terraform {
-    required_providers {
-      cicd = { source = \"viktorbarzin/cicd\" }
-    }
-  }
-
-and run `terraform init` / `tofu init`. To debug it, run it with --debug and follow the printed
-instructions.";
 
 // ---------------------------------------------------------------------------------------------
 // Certificates and TLS.
@@ -116,7 +119,7 @@ impl ServerIdentity {
         let mut params =
             rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(tls)?;
         let mut dn = rcgen::DistinguishedName::new();
-        dn.push(rcgen::DnType::OrganizationName, "terraform-provider-cicd");
+        dn.push(rcgen::DnType::OrganizationName, "HashiCorp");
         dn.push(rcgen::DnType::CommonName, "localhost");
         params.distinguished_name = dn;
         // Self-signed and trusted directly by the client: mark it as a CA like go-plugin does.
@@ -281,7 +284,7 @@ impl Listener {
         let mut dir;
         let mut n = 0u32;
         loop {
-            dir = base.join(format!("plugin-cicd-{}-{}", std::process::id(), n));
+            dir = base.join(format!("plugin-{}-{}", std::process::id(), n));
             match std::fs::create_dir(&dir) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
@@ -420,7 +423,7 @@ impl GrpcController for Controller {
 }
 
 /// The reattach value for TF_REATTACH_PROVIDERS.
-pub fn reattach_json(network: &str, addr: &str, pid: u32) -> String {
+pub fn reattach_json(addresses: &[&str], network: &str, addr: &str, pid: u32) -> String {
     let entry = serde_json::json!({
         "Protocol": "grpc",
         "ProtocolVersion": APP_PROTOCOL_VERSION,
@@ -429,7 +432,7 @@ pub fn reattach_json(network: &str, addr: &str, pid: u32) -> String {
         "Addr": {"Network": network, "String": addr},
     });
     let mut m = serde_json::Map::new();
-    for a in PROVIDER_ADDRS {
+    for a in addresses {
         m.insert(a.to_string(), entry.clone());
     }
     serde_json::Value::Object(m).to_string()
@@ -466,8 +469,9 @@ pub async fn serve(provider: Arc<dyn DynProvider>, opts: ServeOpts) -> Result<()
 
     if opts.debug {
         println!(
-            "terraform-provider-cicd is running in debug mode. Point Terraform or OpenTofu at it with:\n\n\tTF_REATTACH_PROVIDERS='{}'\n\nStop it with Ctrl-C.",
-            reattach_json(network, &addr, std::process::id())
+            "{} is running in debug mode. Point Terraform or OpenTofu at it with:\n\n\tTF_REATTACH_PROVIDERS='{}'\n\nStop it with Ctrl-C.",
+            opts.info.binary,
+            reattach_json(opts.info.addresses, network, &addr, std::process::id())
         );
     } else {
         // NOTE: the one line go-plugin reads from stdout; nothing else may ever go there.
@@ -532,7 +536,7 @@ async fn build_router(
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
-    let svc = CicdProviderService::new(provider);
+    let svc = ProviderService::new(provider);
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(GrpcControllerServer::new(Controller { shutdown }))
@@ -553,7 +557,10 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    pub async fn start(provider: Arc<dyn DynProvider>) -> Result<Self, HandshakeError> {
+    pub async fn start(
+        provider: Arc<dyn DynProvider>,
+        info: PluginInfo,
+    ) -> Result<Self, HandshakeError> {
         let listener = Arc::new(Listener::unix()?);
         let (network, addr) = listener.addr();
         let (shutdown_tx, _rx) = watch::channel(false);
@@ -568,7 +575,7 @@ impl InProcess {
                 .await;
         });
         Ok(InProcess {
-            reattach: reattach_json(network, &addr, std::process::id()),
+            reattach: reattach_json(info.addresses, network, &addr, std::process::id()),
             socket: PathBuf::from(addr),
             stop: Some(stop_tx),
             listener,
@@ -619,9 +626,10 @@ mod tests {
 
     #[test]
     fn reattach_names_both_registries() {
+        let addrs = ["registry.terraform.io/x/y", "registry.opentofu.org/x/y"];
         let j: serde_json::Value =
-            serde_json::from_str(&reattach_json("unix", "/x.sock", 7)).unwrap();
-        for a in PROVIDER_ADDRS {
+            serde_json::from_str(&reattach_json(&addrs, "unix", "/x.sock", 7)).unwrap();
+        for a in addrs {
             assert_eq!(j[a]["Addr"]["String"], "/x.sock");
             assert_eq!(j[a]["ProtocolVersion"], 6);
         }

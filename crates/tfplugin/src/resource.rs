@@ -7,10 +7,10 @@
 //! become unknown on create and on any update, unless the attribute is `keep_prior`, in which
 //! case the prior value is planned; write-only attributes are always planned null.
 
-use super::diagnostics::{AttrPath, Diagnostics};
-use super::schema::{AttrType, Block, NestingMode, Schema};
-use super::typed::{from_value, to_value};
-use super::value::{Type, Value};
+use crate::diagnostics::{AttrPath, Diagnostics};
+use crate::schema::{AttrType, Block, NestingMode, Schema};
+use crate::typed::{from_value, to_value};
+use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -791,7 +791,7 @@ fn prune_to_type(j: serde_json::Value, ty: &Type) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tfplugin::schema::Attribute;
+    use crate::schema::Attribute;
 
     fn block() -> Block {
         Block::new("t")

@@ -87,8 +87,9 @@ impl std::fmt::Display for Secret {
 }
 
 /// The level asked for through the environment, as Terraform's own SDKs read it.
-pub fn level_from_env() -> Option<Level> {
-    let raw = ["TF_LOG_PROVIDER_CICD", "TF_LOG_PROVIDER", "TF_LOG"]
+/// `provider_var` is the provider's own variable, e.g. `TF_LOG_PROVIDER_EXAMPLE`.
+pub fn level_from_env(provider_var: &str) -> Option<Level> {
+    let raw = [provider_var, "TF_LOG_PROVIDER", "TF_LOG"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
     match raw.to_ascii_uppercase().as_str() {
@@ -101,17 +102,20 @@ pub fn level_from_env() -> Option<Level> {
     }
 }
 
-/// Install the hclog JSON layer as the global subscriber (stderr).
-pub fn init() {
-    let level = level_from_env();
+/// Install the hclog JSON layer as the global subscriber (stderr). `module` is the hclog
+/// `@module` of every line (the provider's short name); `level_var` its own TF_LOG_PROVIDER_* name.
+pub fn init(module: &'static str, level_var: &str) {
+    let level = level_from_env(level_var);
     let layer = HclogLayer {
         max: level.unwrap_or(Level::WARN),
+        module,
     };
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 pub struct HclogLayer {
     max: Level,
+    module: &'static str,
 }
 
 struct JsonVisitor(BTreeMap<String, serde_json::Value>);
@@ -150,14 +154,14 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         if *meta.level() > self.max {
             return;
         }
-        let line = render(event);
+        let line = render(event, self.module);
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(line.as_bytes());
         let _ = err.write_all(b"\n");
     }
 }
 
-fn render(event: &Event<'_>) -> String {
+fn render(event: &Event<'_>, module: &str) -> String {
     let meta = event.metadata();
     let mut v = JsonVisitor(BTreeMap::new());
     event.record(&mut v);
@@ -168,7 +172,7 @@ fn render(event: &Event<'_>) -> String {
     let mut obj = serde_json::Map::new();
     obj.insert("@level".into(), hclog_level(*meta.level()).into());
     obj.insert("@message".into(), message.into());
-    obj.insert("@module".into(), "cicd".into());
+    obj.insert("@module".into(), module.into());
     obj.insert("@timestamp".into(), rfc3339_now().into());
     obj.insert("@caller".into(), meta.target().into());
     for (k, val) in v.0 {
