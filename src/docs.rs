@@ -12,7 +12,10 @@ use tfplugin::value::Type;
 
 /// Every page, keyed by its path under the repository root.
 pub fn render_all(root: &Path) -> BTreeMap<String, String> {
-    let p = erase(CicdProvider::new());
+    let p = erase(CicdProvider::new(
+        crate::resources::all,
+        crate::data_sources::all,
+    ));
     let mut out = BTreeMap::new();
     out.insert("docs/index.md".to_string(), render_index(root, p.as_ref()));
     for r in p.resources() {

@@ -5,8 +5,10 @@ pub mod clients;
 pub mod data_sources;
 pub mod docs;
 pub mod provider;
+pub mod registry_walk;
 pub mod resources;
 pub mod retention;
+pub mod util;
 
 use std::sync::Arc;
 use tfplugin::handshake::PluginInfo;
@@ -36,5 +38,8 @@ instructions.",
 
 /// The provider, composed from every resource and data source type.
 pub fn provider() -> Arc<dyn DynProvider> {
-    tfplugin::resource::provider(provider::CicdProvider::new())
+    tfplugin::resource::provider(provider::CicdProvider::new(
+        resources::all,
+        data_sources::all,
+    ))
 }

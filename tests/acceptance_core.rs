@@ -58,9 +58,13 @@ fn serve() -> Served {
         .build()
         .unwrap();
     let store = Store::default();
-    let p = resource::provider(CicdProvider::new().with_resource(resource::resource(Thing {
-        store: store.clone(),
-    })));
+    let p = resource::provider(
+        CicdProvider::new(cicd::resources::all, cicd::data_sources::all).with_resource(
+            resource::resource(Thing {
+                store: store.clone(),
+            }),
+        ),
+    );
     let srv = rt.block_on(InProcess::start(p, cicd::PLUGIN)).unwrap();
     Served {
         _rt: rt,

@@ -43,7 +43,10 @@ fn committed_docs_match_the_schema() {
 #[test]
 fn every_type_has_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = tfplugin::resource::provider(cicd::provider::CicdProvider::new());
+    let p = tfplugin::resource::provider(cicd::provider::CicdProvider::new(
+        cicd::resources::all,
+        cicd::data_sources::all,
+    ));
     let mut missing = Vec::new();
     for r in p.resources() {
         for f in ["resource.tf", "import.sh"] {

@@ -28,7 +28,9 @@ async fn fixture() -> Fixture {
         store: store.clone(),
     });
     let thing_ty = thing.value_type().clone();
-    let p = resource::provider(CicdProvider::new().with_resource(thing));
+    let p = resource::provider(
+        CicdProvider::new(cicd::resources::all, cicd::data_sources::all).with_resource(thing),
+    );
     let provider_ty = p.value_type().clone();
     let srv = InProcess::start(p, cicd::PLUGIN).await.unwrap();
     let client = support::grpc::plain_client(srv.socket_path().to_path_buf()).await;

@@ -84,6 +84,15 @@ struct RawUser {
     username: String,
 }
 
+/// The forge and the token to use (what the provider's `forgejo` block resolves to).
+#[derive(Clone, Debug)]
+pub struct ForgejoConfig {
+    pub url: String,
+    pub token: Secret,
+    /// The token's user; looked up from the token when unset.
+    pub username: Option<String>,
+}
+
 pub struct ForgejoClient {
     base: String,
     token: Secret,

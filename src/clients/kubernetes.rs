@@ -10,16 +10,16 @@
 
 use super::cache::ListCache;
 use super::Error;
-use crate::provider::KubernetesSettings;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Node, Secret as KubeSecret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tfplugin::logging::Secret;
 use tokio_util::sync::CancellationToken;
 
 pub const SYSTEM: &str = "Kubernetes";
@@ -242,6 +242,21 @@ pub enum RolloutError {
     Api(Error),
 }
 
+/// How to reach the cluster (what the provider's `kubernetes` block resolves to).
+#[derive(Clone, Debug)]
+pub enum KubeConfig {
+    Kubeconfig {
+        path: Option<String>,
+        context: Option<String>,
+    },
+    Explicit {
+        host: String,
+        token: Option<Secret>,
+        ca_pem: Option<String>,
+    },
+    InCluster,
+}
+
 pub struct KubeClient {
     client: kube::Client,
     deployments: ListCache<Vec<Deployment>>,
@@ -250,10 +265,10 @@ pub struct KubeClient {
     apply_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-async fn config_for(s: &KubernetesSettings) -> Result<kube::Config, Error> {
+async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
     let bad = |e: String| Error::Other(format!("invalid Kubernetes settings: {e}"));
     match s {
-        KubernetesSettings::Kubeconfig { path, context } => {
+        KubeConfig::Kubeconfig { path, context } => {
             let kc = match path {
                 Some(p) => Kubeconfig::read_from(p)
                     .map_err(|e| bad(format!("could not read kubeconfig {p}: {e}")))?,
@@ -267,7 +282,7 @@ async fn config_for(s: &KubernetesSettings) -> Result<kube::Config, Error> {
                 .await
                 .map_err(|e| bad(e.to_string()))
         }
-        KubernetesSettings::Explicit {
+        KubeConfig::Explicit {
             host,
             token,
             ca_pem,
@@ -296,14 +311,14 @@ async fn config_for(s: &KubernetesSettings) -> Result<kube::Config, Error> {
                 .await
                 .map_err(|e| bad(e.to_string()))
         }
-        KubernetesSettings::InCluster => {
+        KubeConfig::InCluster => {
             kube::Config::incluster().map_err(|e| bad(format!("in-cluster configuration: {e}")))
         }
     }
 }
 
 impl KubeClient {
-    pub async fn connect(s: &KubernetesSettings) -> Result<KubeClient, Error> {
+    pub async fn connect(s: &KubeConfig) -> Result<KubeClient, Error> {
         let cfg = config_for(s).await?;
         let client = kube::Client::try_from(cfg)
             .map_err(|e| Error::Other(format!("could not build the Kubernetes client: {e}")))?;
@@ -333,10 +348,10 @@ impl KubeClient {
         Ok(*r)
     }
 
-    pub async fn get_secret(&self, ns: &str, name: &str) -> Result<Option<Secret>, Error> {
+    pub async fn get_secret(&self, ns: &str, name: &str) -> Result<Option<KubeSecret>, Error> {
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
         note("GET", &path);
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
         api.get_opt(name).await.map_err(|e| err("GET", &path, e))
     }
 
@@ -347,10 +362,10 @@ impl KubeClient {
         ns: &str,
         name: &str,
         body: &serde_json::Value,
-    ) -> Result<Secret, Error> {
+    ) -> Result<KubeSecret, Error> {
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
         note("PATCH", &path);
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
         api.patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
@@ -364,7 +379,7 @@ impl KubeClient {
     pub async fn delete_secret(&self, ns: &str, name: &str) -> Result<(), Error> {
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
         note("DELETE", &path);
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
         match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(e) => {

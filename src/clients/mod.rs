@@ -3,12 +3,11 @@
 
 pub mod cache;
 pub mod error;
-pub mod forge_retention;
 pub mod forgejo;
 pub mod http;
-pub mod integrity;
 pub mod kubernetes;
 pub mod registry;
 pub mod vault;
+pub mod woodpecker;
 
 pub use error::Error;

@@ -26,6 +26,9 @@ use tfplugin::logging::Secret;
 
 pub const SYSTEM: &str = "registry";
 
+/// Registry requests a walk keeps in flight at once.
+pub const CONCURRENCY: usize = 8;
+
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";

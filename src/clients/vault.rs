@@ -12,7 +12,6 @@
 
 use super::cache::ListCache;
 use super::{http, Error};
-use crate::provider::{VaultAuth, VaultSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -58,6 +57,23 @@ struct Token {
     renewable: bool,
     /// None: the token does not expire (e.g. a root token).
     expires: Option<(Instant, Duration)>,
+}
+
+/// How to reach and log in to Vault (what the provider's `vault` block resolves to).
+#[derive(Clone, Debug)]
+pub struct VaultConfig {
+    pub address: String,
+    pub auth: VaultAuth,
+}
+
+#[derive(Clone, Debug)]
+pub enum VaultAuth {
+    Token(Secret),
+    Kubernetes {
+        role: String,
+        mount: String,
+        jwt_path: String,
+    },
 }
 
 pub struct VaultClient {
@@ -137,7 +153,7 @@ fn trim_path(p: &str) -> &str {
 }
 
 impl VaultClient {
-    pub fn new(s: &VaultSettings) -> VaultClient {
+    pub fn new(s: &VaultConfig) -> VaultClient {
         VaultClient {
             http: http::client(),
             address: s.address.trim_end_matches('/').to_string(),

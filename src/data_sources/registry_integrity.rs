@@ -5,8 +5,8 @@
 //!
 //! Endpoints: `/v2/_catalog`, `/v2/{image}/tags/list`, `GET|HEAD /v2/{image}/manifests/{ref}`.
 
-use crate::clients::integrity;
 use crate::provider::ProviderData;
+use crate::registry_walk;
 use async_trait::async_trait;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,8 @@ impl DataSource for RegistryIntegrity {
     }
 
     async fn read(&self, _cx: &Ctx, c: State, diags: &mut Diagnostics) -> Option<State> {
-        let clients = crate::resources::clients::forge(&self.data, diags)?;
+        let forgejo = self.data.forgejo(diags)?;
+        let registry = self.data.registry(diags).await?;
         let owner = c.owner.known()?.clone();
         let re = match c.repository_regex.known().map(|r| compile(r)) {
             Some(Ok(r)) => Some(r),
@@ -114,12 +115,8 @@ impl DataSource for RegistryIntegrity {
             }
             None => None,
         };
-        let host = clients.forgejo.registry_host();
-        let res = async {
-            clients.ready().await?;
-            integrity::walk(&clients.registry, &host, &owner, re.as_ref()).await
-        }
-        .await;
+        let host = forgejo.registry_host();
+        let res = registry_walk::walk(&registry, &host, &owner, re.as_ref()).await;
         let report = match res {
             Ok(r) => r,
             Err(e) => {
@@ -132,7 +129,7 @@ impl DataSource for RegistryIntegrity {
         };
         if report.images_checked == 0 {
             // An empty walk is also what a misspelt owner gives: tell them apart.
-            match clients.forgejo.owner_exists(&owner).await {
+            match forgejo.owner_exists(&owner).await {
                 Ok(true) => {}
                 Ok(false) => {
                     diags.error_at(

@@ -17,7 +17,7 @@
 //!   diff shows.
 //! - New policy or changed policy: the diff cannot show the new policy's list (the prior one
 //!   is the old policy's), so the plan lists it in a warning; approved = the evaluation of
-//!   Terraform's final plan right before apply (reused by the apply, see `ForgeClients`).
+//!   Terraform's final plan right before apply (reused by the apply, see `Retention`).
 //! - A policy value unknown at plan time (e.g. `protect_in_use` from a resource created in
 //!   the same run): nothing is deleted by that apply; the next plan shows the deletions.
 //!
@@ -27,9 +27,9 @@
 //! Endpoints: packages list/get/delete, `GET /api/v1/users/{owner}` (or orgs), `/v2` manifests.
 //! Import id: `owner/type`, e.g. `viktor/container`.
 
-use crate::clients::forge_retention::ForgeClients;
 use crate::clients::forgejo::PACKAGE_TYPES;
 use crate::provider::ProviderData;
+use crate::retention::forge::Retention;
 use crate::retention::{self, Policy};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -104,14 +104,14 @@ impl PackageRetention {
         PackageRetention { data }
     }
 
-    fn clients(&self, diags: &mut Diagnostics) -> Option<Arc<ForgeClients>> {
-        super::clients::forge(&self.data, diags)
+    async fn clients(&self, diags: &mut Diagnostics) -> Option<Arc<Retention>> {
+        self.data.retention(diags).await
     }
 
     /// Evaluate the policy of `s` now: (pending deletions in order, kept count).
     async fn evaluate(
         &self,
-        c: &ForgeClients,
+        c: &Retention,
         s: &State,
         diags: &mut Diagnostics,
     ) -> Option<(Vec<Pending>, i64)> {
@@ -157,7 +157,7 @@ impl PackageRetention {
     /// Remote checks at plan time: owner exists; the token may delete when deletions are planned.
     async fn check_remote(
         &self,
-        c: &ForgeClients,
+        c: &Retention,
         s: &State,
         deleting: bool,
         diags: &mut Diagnostics,
@@ -201,7 +201,7 @@ impl PackageRetention {
         approved: &[Pending],
         diags: &mut Diagnostics,
     ) -> Option<State> {
-        let c = self.clients(diags)?;
+        let c = self.clients(diags).await?;
         let owner = planned.owner.known()?.clone();
         let ty = planned
             .package_type
@@ -319,17 +319,10 @@ pub fn policy_of(s: &State) -> Result<Option<Policy>, (AttrPath, String)> {
     }
     let packages =
         retention::parse_package_filter(&names, s.package_regex.known().map(String::as_str))
-            .map_err(|e| {
-                let at = if e.contains("regex") && !e.contains("not both") {
-                    "package_regex"
-                } else {
-                    "packages"
-                };
-                (AttrPath::root(at), e)
-            })?;
+            .map_err(policy_error)?;
     let keep_tags =
         retention::parse_keep_tags(s.keep_tags.known().map(Vec::as_slice).unwrap_or(&[]))
-            .map_err(|e| (AttrPath::root("keep_tags"), e))?;
+            .map_err(policy_error)?;
     let keep_last = match s.keep_last.known() {
         Some(n) if *n < 0 => {
             return Err((
@@ -341,9 +334,7 @@ pub fn policy_of(s: &State) -> Result<Option<Policy>, (AttrPath, String)> {
         None => 0,
     };
     let keep_newer_than = match s.keep_newer_than.known() {
-        Some(d) => {
-            Some(retention::parse_duration(d).map_err(|e| (AttrPath::root("keep_newer_than"), e))?)
-        }
+        Some(d) => Some(retention::policy::parse_keep_newer_than(d).map_err(policy_error)?),
         None => None,
     };
     if let Val::Known(t) = &s.package_type {
@@ -369,6 +360,16 @@ pub fn policy_of(s: &State) -> Result<Option<Policy>, (AttrPath, String)> {
         delete_latest: s.delete_latest.known().copied().unwrap_or(false),
         dry_run: s.dry_run(),
     }))
+}
+
+/// The attribute path a policy error names (list elements by index; `packages` is a set, whose
+/// elements have no index in Terraform's paths).
+fn policy_error(e: retention::PolicyError) -> (AttrPath, String) {
+    let mut at = AttrPath::root(e.field);
+    if let (Some(i), "keep_tags") = (e.index, e.field) {
+        at = at.index(i as i64);
+    }
+    (at, e.message)
 }
 
 fn pending_type() -> Type {
@@ -419,7 +420,7 @@ impl Resource for PackageRetention {
             .attr(Attribute::string("package_regex").optional().describe("Regex that must match the whole package name. Conflicts with `packages`."))
             .attr(Attribute::number("keep_last").optional().describe("Keep the newest N tags of each package (0 or more; untagged manifests do not count). Default 0."))
             .attr(Attribute::new("keep_tags", Type::list(Type::String)).optional().describe("Keep tags fully matching any of these regexes, e.g. `v\\\\d+\\\\.\\\\d+\\\\.\\\\d+`."))
-            .attr(Attribute::string("keep_newer_than").optional().describe("Keep versions not older than this, e.g. `30d`, `12h`, `2w`, `1d12h` (units w, d, h, m, s)."))
+            .attr(Attribute::string("keep_newer_than").optional().describe(format!("Keep versions not older than this: {}.", crate::util::duration::DOC)))
             .attr(Attribute::new("protect_in_use", Type::set(Type::String)).optional().describe("Image references in use, kept whatever the other rules say: `owner/name:tag`, `name@sha256:...`, `host/owner/name:tag@sha256:...` (for example the images of `cicd_image_deployment`)."))
             .attr(Attribute::bool("delete_latest").optional().computed().default_value(Value::bool(false)).describe("Also delete `latest` when no rule keeps it. Default false."))
             .attr(Attribute::bool("dry_run").optional().computed().default_value(Value::bool(false)).describe("Only report: nothing is deleted and the plan shows no change; `pending_deletions` still lists what would go."))
@@ -451,7 +452,9 @@ impl Resource for PackageRetention {
         plan: &mut Plan<State>,
         diags: &mut Diagnostics,
     ) {
-        let Some(c) = self.clients(diags) else { return };
+        let Some(c) = self.clients(diags).await else {
+            return;
+        };
         let st = &mut plan.state;
         if let (Val::Known(o), Val::Known(t)) = (&st.owner, &st.package_type) {
             st.id = Val::Known(format!("{o}/{t}"));
@@ -527,7 +530,7 @@ impl Resource for PackageRetention {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<State> {
-        let c = self.clients(diags)?;
+        let c = self.clients(diags).await?;
         let owner = state.owner.known()?.clone();
         match c.forgejo.owner_exists(&owner).await {
             Ok(true) => {}
@@ -652,7 +655,12 @@ mod tests {
             let (path, _) = policy_of(&s)
                 .err()
                 .unwrap_or_else(|| panic!("{attr} accepted"));
-            assert_eq!(path, AttrPath::root(attr));
+            // A bad keep_tags pattern is named by its index in the list.
+            let want = match attr {
+                "keep_tags" => AttrPath::root(attr).index(0),
+                _ => AttrPath::root(attr),
+            };
+            assert_eq!(path, want);
         }
     }
 

@@ -99,7 +99,7 @@ fn schema() -> Schema {
             .attr(Attribute::bool("wait_for_rollout").optional().computed().default_value(Value::Bool(true))
                 .describe("Wait for the rollout to complete (default true)."))
             .attr(s("rollout_timeout").optional().computed().default_value(Value::String(DEFAULT_TIMEOUT.into()))
-                .describe("How long to wait for the rollout, e.g. `90s`, `5m`, `1h` (default `5m`)."))
+                .describe(format!("How long to wait for the rollout: {} (default `5m`).", crate::util::duration::DOC)))
             .attr(s("previous_image").computed().describe("The container's image before this resource last changed it."))
             .attr(s("revision").computed().describe("The Deployment's `deployment.kubernetes.io/revision`."))
             .attr(s("rollout_status").computed().describe("`complete`, `progressing`, or `failed: <reason>` (a failed rollout plans a new attempt).")),
@@ -121,19 +121,6 @@ pub fn split_image(s: &str) -> (String, Option<String>, Option<String>) {
         ),
         None => (name.to_string(), None, digest),
     }
-}
-
-/// `90s`, `5m`, `1h30m`, `250ms`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let re = regex::Regex::new(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$").ok()?;
-    let c = re.captures(s.trim())?;
-    if s.trim().is_empty() {
-        return None;
-    }
-    let n = |i: usize| c.get(i).map_or(Some(0), |m| m.as_str().parse::<u64>().ok());
-    Some(Duration::from_millis(
-        n(1)? * 3_600_000 + n(2)? * 60_000 + n(3)? * 1000 + n(4)?,
-    ))
 }
 
 fn target(st: &State) -> Option<String> {
@@ -177,7 +164,7 @@ impl ImageDeployment {
             Ok(r) => r,
             Err(e) => return diags.error_at(AttrPath::root("image"), "Invalid image", e),
         };
-        let Some(reg) = super::clients::registry(&self.data, diags) else {
+        let Some(reg) = self.data.registry(diags).await else {
             return;
         };
         let shown = format!("{image}:{tag}");
@@ -200,7 +187,7 @@ impl ImageDeployment {
         if head.media_type != OCI_INDEX && head.media_type != DOCKER_LIST {
             return;
         }
-        let Some(kube) = super::clients::kube(&self.data, diags).await else {
+        let Some(kube) = self.data.kube(diags).await else {
             return;
         };
         let platforms = match kube.node_platforms().await {
@@ -262,7 +249,7 @@ impl ImageDeployment {
             p.container.known()?.clone(),
         );
         let image = target(p)?;
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         let what = format!("deployment {ns}/{name}");
         let force = p.force.known().copied().unwrap_or(false);
         let (previous, patched) = match kube
@@ -308,7 +295,7 @@ impl ImageDeployment {
         let timeout = p
             .rollout_timeout
             .known()
-            .and_then(|t| parse_duration(t))
+            .and_then(|t| crate::util::duration::parse(t).ok())
             .unwrap_or(Duration::from_secs(300));
         let failed = |diags: &mut Diagnostics, reason: String| {
             diags.error(format!("Rollout of {what} failed"), format!("{reason}\nThe Deployment's image is now {image}; the state records what the cluster has, and the next plan shows a new attempt."));
@@ -442,11 +429,14 @@ impl Resource for ImageDeployment {
             }
         }
         if let Val::Known(t) = &c.rollout_timeout {
-            if parse_duration(t).is_none_or(|d| d.is_zero()) {
+            if crate::util::duration::parse(t).map_or(true, |d| d.is_zero()) {
                 diags.error_at(
                     AttrPath::root("rollout_timeout"),
                     "Invalid rollout_timeout",
-                    format!("{t:?} is not a duration such as 90s, 5m or 1h30m."),
+                    format!(
+                        "{t:?} is not {} (and not zero).",
+                        crate::util::duration::DOC
+                    ),
                 );
             }
         }
@@ -465,7 +455,7 @@ impl Resource for ImageDeployment {
         else {
             return;
         };
-        let Some(kube) = super::clients::kube(&self.data, diags).await else {
+        let Some(kube) = self.data.kube(diags).await else {
             return;
         };
         match kube.namespace_exists(ns).await {
@@ -559,7 +549,7 @@ impl Resource for ImageDeployment {
             st.deployment.known()?.clone(),
             st.container.known()?.clone(),
         );
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         match kube.deployment(&ns, &name).await {
             Ok(Some(d)) => from_cluster(&st, &d, &container),
             Ok(None) => None,
@@ -619,7 +609,7 @@ impl Resource for ImageDeployment {
             );
             return None;
         }
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         let d = match kube.deployment_fresh(ns, name).await {
             Ok(Some(d)) => d,
             Ok(None) => {
@@ -689,14 +679,5 @@ mod tests {
                 "{s}"
             );
         }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5 minutes"), None);
-        assert_eq!(parse_duration(""), None);
     }
 }

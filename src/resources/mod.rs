@@ -1,6 +1,5 @@
 //! One file per Terraform resource type.
 
-pub mod clients;
 pub mod forgejo_package_retention;
 pub mod image_deployment;
 pub mod registry_credentials;

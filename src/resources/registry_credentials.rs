@@ -217,7 +217,7 @@ impl RegistryCredentials {
         cfg: &State,
         diags: &mut Diagnostics,
     ) -> Option<BTreeMap<String, i64>> {
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         for ns in cfg.namespaces.known().into_iter().flatten() {
             match kube.namespace_exists(ns).await {
                 Ok(true) => {}
@@ -237,7 +237,7 @@ impl RegistryCredentials {
             let (Some(id), Val::Known(key)) = (vault_id(v), vault_field(v, "key")) else {
                 continue;
             };
-            let vault = super::clients::vault(&self.data, diags)?;
+            let vault = self.data.vault(diags)?;
             let path = AttrPath::root("registries")
                 .key(host.clone())
                 .attr("password_from_vault");
@@ -285,7 +285,7 @@ impl RegistryCredentials {
                 register_secret(p);
                 p.clone()
             } else if let Val::Known(v) = &r.password_from_vault {
-                let vault = super::clients::vault(&self.data, diags)?;
+                let vault = self.data.vault(diags)?;
                 let id = vault_id(v)?;
                 let (mount, path) = (vault_mount(v), vault_field(v, "path").known()?.clone());
                 let read = match planned_versions.get(&id) {
@@ -329,7 +329,7 @@ impl RegistryCredentials {
 
     /// Write the copies whose planned hash is unknown; returns the state read back.
     async fn write(&self, req: &mut ApplyRequest<State>, diags: &mut Diagnostics) -> Option<State> {
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         // Partial write: the versions the other copies have (see modify_plan).
         let versions: BTreeMap<String, i64> = match (&req.prior, &req.planned.vault_versions) {
             (Some(_), Val::Known(v)) => v
@@ -575,7 +575,7 @@ impl Resource for RegistryCredentials {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<State> {
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         let name = st.name.known().cloned().unwrap_or_default();
         let namespaces = st.namespaces.known().cloned().unwrap_or_default();
         let copies = self
@@ -592,7 +592,7 @@ impl Resource for RegistryCredentials {
             let (Some(id), Val::Known(path)) = (vault_id(v), vault_field(v, "path")) else {
                 continue;
             };
-            let vault = super::clients::vault(&self.data, diags)?;
+            let vault = self.data.vault(diags)?;
             match vault.read_kv(&vault_mount(v), &path).await {
                 Ok(s) => {
                     current.insert(id, s.version);
@@ -617,7 +617,7 @@ impl Resource for RegistryCredentials {
     }
 
     async fn delete(&self, _cx: &Ctx, prior: State, _private: &Private, diags: &mut Diagnostics) {
-        let Some(kube) = super::clients::kube(&self.data, diags).await else {
+        let Some(kube) = self.data.kube(diags).await else {
             return;
         };
         let name = prior.name.known().cloned().unwrap_or_default();
@@ -642,7 +642,7 @@ impl Resource for RegistryCredentials {
             );
             return None;
         };
-        let kube = super::clients::kube(&self.data, diags).await?;
+        let kube = self.data.kube(diags).await?;
         let s = match kube.get_secret(ns, name).await {
             Ok(Some(s)) => s,
             Ok(None) => {

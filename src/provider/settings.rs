@@ -1,19 +1,14 @@
-//! The `cicd` provider: configuration schema, environment fallbacks, Configure.
-//!
-//! Each system has its own optional block. A value in configuration wins over the environment
-//! variable users already have set for that system's own CLI. A block that ends up with nothing
-//! set leaves that system unconfigured; resources that need it then fail at plan time with a
-//! message naming the block, and resources that do not need it work as usual.
+//! Provider configuration -> one config per client. Each block of the provider schema is read by
+//! one small function that applies the environment fallbacks users already have for that
+//! system's own CLI (configuration wins) and yields the client's own config type.
 
-use async_trait::async_trait;
+use crate::clients::forgejo::ForgejoConfig;
+use crate::clients::kubernetes::KubeConfig;
+use crate::clients::vault::{VaultAuth, VaultConfig};
+use crate::clients::woodpecker::WoodpeckerConfig;
 use serde::{Deserialize, Serialize};
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::logging::Secret;
-use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
-use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 use tfplugin::typed::Val;
 
 pub const DEFAULT_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -92,170 +87,14 @@ pub enum Configured<T> {
     Unknown(Vec<String>),
 }
 
-#[derive(Clone, Debug)]
-pub struct WoodpeckerSettings {
-    pub server: String,
-    pub token: Secret,
-}
-
-#[derive(Clone, Debug)]
-pub struct ForgejoSettings {
-    pub url: String,
-    pub token: Secret,
-    pub username: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub enum KubernetesSettings {
-    Kubeconfig {
-        path: Option<String>,
-        context: Option<String>,
-    },
-    Explicit {
-        host: String,
-        token: Option<Secret>,
-        ca_pem: Option<String>,
-    },
-    InCluster,
-}
-
-#[derive(Clone, Debug)]
-pub enum VaultAuth {
-    Token(Secret),
-    Kubernetes {
-        role: String,
-        mount: String,
-        jwt_path: String,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct VaultSettings {
-    pub address: String,
-    pub auth: VaultAuth,
-}
-
+/// What Configure resolved: one entry per system.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub woodpecker: Configured<WoodpeckerSettings>,
-    pub forgejo: Configured<ForgejoSettings>,
-    pub kubernetes: Configured<KubernetesSettings>,
-    pub vault: Configured<VaultSettings>,
+    pub woodpecker: Configured<WoodpeckerConfig>,
+    pub forgejo: Configured<ForgejoConfig>,
+    pub kubernetes: Configured<KubeConfig>,
+    pub vault: Configured<VaultConfig>,
     pub terraform_version: String,
-}
-
-/// Shared between the provider and its resources; filled by ConfigureProvider.
-/// Besides the settings it holds one client per system, built on first use and kept for the
-/// life of the process (so list caches and logins are shared by all resources).
-#[derive(Clone, Default)]
-pub struct ProviderData(Arc<Inner>);
-
-#[derive(Default)]
-struct Inner {
-    settings: RwLock<Option<Arc<Settings>>>,
-    shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
-}
-
-impl ProviderData {
-    pub fn settings(&self, diags: &mut Diagnostics) -> Option<Arc<Settings>> {
-        let s = self.0.settings.read().ok().and_then(|g| g.clone());
-        if s.is_none() {
-            diags.error(
-                "Provider not configured",
-                "The cicd provider was used before Terraform configured it. This is a bug in the provider or Terraform.",
-            );
-        }
-        s
-    }
-
-    fn set(&self, s: Settings) {
-        if let Ok(mut g) = self.0.settings.write() {
-            *g = Some(Arc::new(s));
-        }
-        if let Ok(mut m) = self.0.shared.lock() {
-            m.clear();
-        }
-    }
-
-    /// The process-wide instance of `T` (a client), built by `init` on first use.
-    /// `init` returning `None` (with diagnostics) is not cached.
-    pub fn shared<T: Send + Sync + 'static>(
-        &self,
-        init: impl FnOnce() -> Option<T>,
-    ) -> Option<Arc<T>> {
-        let mut m = self.0.shared.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(v) = m.get(&TypeId::of::<T>()) {
-            return v.clone().downcast::<T>().ok();
-        }
-        let v = Arc::new(init()?);
-        m.insert(TypeId::of::<T>(), v.clone());
-        Some(v)
-    }
-}
-
-/// Turn a `Configured` into a value or an error naming the block (used by every resource).
-pub fn require<'a, T>(
-    c: &'a Configured<T>,
-    block: &str,
-    env_hint: &str,
-    diags: &mut Diagnostics,
-) -> Option<&'a T> {
-    match c {
-        Configured::Ready(t) => Some(t),
-        Configured::Missing => {
-            diags.error(
-                format!("The provider's {block} block is not configured"),
-                format!(
-                    "This resource needs {block}, but the provider has no `{block} {{ ... }}` block and {env_hint} \
-                     is not set. Add the block to the provider \"cicd\" configuration or set the environment variables."
-                ),
-            );
-            None
-        }
-        Configured::Unknown(paths) => {
-            diags.error(
-                format!("The provider's {block} settings are not known yet"),
-                format!(
-                    "{} depend(s) on values that are only known after apply, so the provider cannot reach {block} \
-                     during this plan. Apply the resources they come from first (for example with -target), \
-                     or set them from values known at plan time.",
-                    paths.join(", ")
-                ),
-            );
-            None
-        }
-    }
-}
-
-pub struct CicdProvider {
-    data: ProviderData,
-    extra_resources: Vec<Arc<dyn DynResource>>,
-}
-
-impl Default for CicdProvider {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl CicdProvider {
-    pub fn new() -> Self {
-        CicdProvider {
-            data: ProviderData::default(),
-            extra_resources: Vec::new(),
-        }
-    }
-
-    pub fn data(&self) -> ProviderData {
-        self.data.clone()
-    }
-
-    /// Serve more resource types beside the built-in ones (the test suite uses this for a
-    /// test-only resource; the shipped binary does not).
-    pub fn with_resource(mut self, r: Arc<dyn DynResource>) -> Self {
-        self.extra_resources.push(r);
-        self
-    }
 }
 
 /// Where environment fallbacks come from (the process environment, or a table in tests).
@@ -312,9 +151,23 @@ pub fn resolve_with(
     diags: &mut Diagnostics,
     env: EnvLookup,
 ) -> Settings {
-    // woodpecker
+    Settings {
+        woodpecker: woodpecker(&cfg.woodpecker, diags, env),
+        forgejo: forgejo(&cfg.forgejo, diags, env),
+        kubernetes: kubernetes(&cfg.kubernetes, env),
+        vault: vault(&cfg.vault, diags, env),
+        terraform_version: tf_version.to_string(),
+    }
+}
+
+/// `woodpecker { server, token }` -> [`WoodpeckerConfig`].
+fn woodpecker(
+    block: &Val<WoodpeckerBlock>,
+    diags: &mut Diagnostics,
+    env: EnvLookup,
+) -> Configured<WoodpeckerConfig> {
     let mut u = Vec::new();
-    let wb = block_of(&cfg.woodpecker, "woodpecker", &mut u);
+    let wb = block_of(block, "woodpecker", &mut u);
     let server = pick(
         &wb.server,
         "woodpecker.server",
@@ -329,10 +182,10 @@ pub fn resolve_with(
         env,
         &mut u,
     );
-    let woodpecker = match (server, token) {
+    match (server, token) {
         (Some(server), Some(token)) => finish(
             u,
-            Some(WoodpeckerSettings {
+            Some(WoodpeckerConfig {
                 server: server.trim_end_matches('/').to_string(),
                 token: Secret::new(token),
             }),
@@ -353,11 +206,17 @@ pub fn resolve_with(
             }
             finish(u, None)
         }
-    };
+    }
+}
 
-    // forgejo
+/// `forgejo { url, token, username }` -> [`ForgejoConfig`].
+fn forgejo(
+    block: &Val<ForgejoBlock>,
+    diags: &mut Diagnostics,
+    env: EnvLookup,
+) -> Configured<ForgejoConfig> {
     let mut u = Vec::new();
-    let fb = block_of(&cfg.forgejo, "forgejo", &mut u);
+    let fb = block_of(block, "forgejo", &mut u);
     let url = pick(&fb.url, "forgejo.url", Some("FORGEJO_URL"), env, &mut u);
     let token = pick(
         &fb.token,
@@ -373,10 +232,10 @@ pub fn resolve_with(
         env,
         &mut u,
     );
-    let forgejo = match (url, token) {
+    match (url, token) {
         (Some(url), Some(token)) => finish(
             u,
-            Some(ForgejoSettings {
+            Some(ForgejoConfig {
                 url: url.trim_end_matches('/').to_string(),
                 token: Secret::new(token),
                 username,
@@ -398,11 +257,13 @@ pub fn resolve_with(
             }
             finish(u, None)
         }
-    };
+    }
+}
 
-    // kubernetes
+/// `kubernetes { ... }` -> [`KubeConfig`]: explicit host, else a kubeconfig, else in-cluster.
+fn kubernetes(block: &Val<KubernetesBlock>, env: EnvLookup) -> Configured<KubeConfig> {
     let mut u = Vec::new();
-    let kb = block_of(&cfg.kubernetes, "kubernetes", &mut u);
+    let kb = block_of(block, "kubernetes", &mut u);
     let host = pick(&kb.host, "kubernetes.host", None, env, &mut u);
     let ktoken = pick(&kb.token, "kubernetes.token", None, env, &mut u);
     let ca = pick(
@@ -426,26 +287,32 @@ pub fn resolve_with(
         env,
         &mut u,
     );
-    let kubernetes = if let Some(host) = host {
+    if let Some(host) = host {
         finish(
             u,
-            Some(KubernetesSettings::Explicit {
+            Some(KubeConfig::Explicit {
                 host,
                 token: ktoken.map(Secret::new),
                 ca_pem: ca,
             }),
         )
     } else if path.is_some() || context.is_some() {
-        finish(u, Some(KubernetesSettings::Kubeconfig { path, context }))
+        finish(u, Some(KubeConfig::Kubeconfig { path, context }))
     } else if env("KUBERNETES_SERVICE_HOST").is_some() {
-        finish(u, Some(KubernetesSettings::InCluster))
+        finish(u, Some(KubeConfig::InCluster))
     } else {
         finish(u, None)
-    };
+    }
+}
 
-    // vault
+/// `vault { address, token, kubernetes_auth { ... } }` -> [`VaultConfig`].
+fn vault(
+    block: &Val<VaultBlock>,
+    diags: &mut Diagnostics,
+    env: EnvLookup,
+) -> Configured<VaultConfig> {
     let mut u = Vec::new();
-    let vb = block_of(&cfg.vault, "vault", &mut u);
+    let vb = block_of(block, "vault", &mut u);
     let address = pick(
         &vb.address,
         "vault.address",
@@ -494,10 +361,10 @@ pub fn resolve_with(
         pick(&vb.token, "vault.token", Some("VAULT_TOKEN"), env, &mut u)
             .map(|t| VaultAuth::Token(Secret::new(t)))
     };
-    let vault = match (address, auth) {
+    match (address, auth) {
         (Some(address), Some(auth)) => finish(
             u,
-            Some(VaultSettings {
+            Some(VaultConfig {
                 address: address.trim_end_matches('/').to_string(),
                 auth,
             }),
@@ -513,126 +380,12 @@ pub fn resolve_with(
             finish(u, None)
         }
         (None, _) => finish(u, None),
-    };
-
-    Settings {
-        woodpecker,
-        forgejo,
-        kubernetes,
-        vault,
-        terraform_version: tf_version.to_string(),
-    }
-}
-
-fn s(name: &str, desc: &str) -> Attribute {
-    Attribute::string(name).optional().describe(desc)
-}
-
-pub fn provider_schema() -> Schema {
-    let woodpecker = Block::new("Woodpecker CI server. Needed by `cicd_woodpecker_repo` and `cicd_woodpecker_global_secret`.")
-        .attr(s("server", "Base URL of the Woodpecker server, e.g. `https://ci.example.com`. Falls back to `WOODPECKER_SERVER`."))
-        .attr(s("token", "Personal access token of a Woodpecker admin (global secrets need admin rights). Falls back to `WOODPECKER_TOKEN`.").sensitive());
-    let forgejo = Block::new("Forgejo (or Gitea) server whose OCI package registry holds the images. Needed by `cicd_forgejo_package_retention`, `cicd_registry_integrity` and image checks against it.")
-        .attr(s("url", "Base URL of Forgejo, e.g. `https://forgejo.example.com`. Falls back to `FORGEJO_URL`."))
-        .attr(s("token", "Access token with package scopes. Falls back to `FORGEJO_TOKEN`.").sensitive())
-        .attr(s("username", "User the token belongs to (used for registry Basic auth). Falls back to `FORGEJO_USER`; looked up from the token when unset."));
-    let kubernetes = Block::new("Kubernetes cluster. Needed by `cicd_registry_credentials` and `cicd_image_deployment`. With nothing set, `KUBECONFIG` is used, then the in-cluster service account.")
-        .attr(s("config_path", "Path to a kubeconfig file. Falls back to `KUBECONFIG`."))
-        .attr(s("config_context", "Context of the kubeconfig to use (default: its current context)."))
-        .attr(s("host", "API server URL, for explicit credentials instead of a kubeconfig."))
-        .attr(s("token", "Bearer token for `host`.").sensitive())
-        .attr(s("cluster_ca_certificate", "PEM CA certificate of the API server for `host`."));
-    let kauth = Block::new("Log in to Vault with a Kubernetes service account token (re-read from `jwt_path` at every login, so rotated tokens work).")
-        .attr(Attribute::string("role").optional().describe("Vault role to log in as (required in this block)."))
-        .attr(s("mount", "Mount path of the Kubernetes auth method (default `kubernetes`)."))
-        .attr(s("jwt_path", "File holding the service account JWT (default: the in-cluster token path)."));
-    let vault = Block::new("Vault or OpenBao, for values read from KV v2 (`*_from_vault`).")
-        .attr(s("address", "Vault address. Falls back to `VAULT_ADDR`."))
-        .attr(
-            s(
-                "token",
-                "Vault token. Falls back to `VAULT_TOKEN`. Ignored when `kubernetes_auth` is set.",
-            )
-            .sensitive(),
-        )
-        .block(NestedBlock::new(
-            "kubernetes_auth",
-            NestingMode::Single,
-            kauth,
-        ));
-    Schema::new(
-        0,
-        Block::new("Declare Woodpecker CI repositories and secrets, Forgejo registry retention, registry pull secrets and image deployments, and let `terraform plan` show their drift.")
-            .block(NestedBlock::new("woodpecker", NestingMode::Single, woodpecker))
-            .block(NestedBlock::new("forgejo", NestingMode::Single, forgejo))
-            .block(NestedBlock::new("kubernetes", NestingMode::Single, kubernetes))
-            .block(NestedBlock::new("vault", NestingMode::Single, vault)),
-    )
-}
-
-#[async_trait]
-impl Provider for CicdProvider {
-    type Config = Config;
-
-    fn schema(&self) -> Schema {
-        provider_schema()
-    }
-
-    async fn validate(&self, _cx: &Ctx, cfg: &Config, diags: &mut Diagnostics) {
-        let checks: [(&Val<String>, AttrPath); 3] = [
-            (
-                &cfg.woodpecker
-                    .known()
-                    .map(|b| b.server.clone())
-                    .unwrap_or_default(),
-                AttrPath::root("woodpecker").attr("server"),
-            ),
-            (
-                &cfg.forgejo
-                    .known()
-                    .map(|b| b.url.clone())
-                    .unwrap_or_default(),
-                AttrPath::root("forgejo").attr("url"),
-            ),
-            (
-                &cfg.vault
-                    .known()
-                    .map(|b| b.address.clone())
-                    .unwrap_or_default(),
-                AttrPath::root("vault").attr("address"),
-            ),
-        ];
-        for (v, path) in checks {
-            if let Val::Known(u) = v {
-                if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    diags.error_at(
-                        path.clone(),
-                        "Invalid URL",
-                        format!("{path} must be an http:// or https:// URL, got {u:?}."),
-                    );
-                }
-            }
-        }
-    }
-
-    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, diags: &mut Diagnostics) {
-        let settings = resolve(&cfg, tf_version, diags);
-        self.data.set(settings);
-    }
-
-    fn resources(&self) -> Vec<Arc<dyn DynResource>> {
-        let mut v = crate::resources::all(&self.data);
-        v.extend(self.extra_resources.iter().cloned());
-        v
-    }
-
-    fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
-        crate::data_sources::all(&self.data)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::clients::require;
     use super::*;
     use std::collections::HashMap;
 
@@ -701,7 +454,7 @@ mod tests {
             Some(AttrPath::root("woodpecker").attr("token"))
         );
         assert!(
-            matches!(&s.kubernetes, Configured::Ready(KubernetesSettings::Kubeconfig { path: Some(p), .. }) if p == "/k/config")
+            matches!(&s.kubernetes, Configured::Ready(KubeConfig::Kubeconfig { path: Some(p), .. }) if p == "/k/config")
         );
     }
 
@@ -754,7 +507,7 @@ mod tests {
         );
         assert!(d.0.is_empty());
         match s.vault {
-            Configured::Ready(VaultSettings {
+            Configured::Ready(VaultConfig {
                 auth:
                     VaultAuth::Kubernetes {
                         role,

@@ -1,4 +1,4 @@
-//! The I/O around the pure retention engine (`crate::retention`): list an owner's package
+//! The I/O around the pure retention engine ([`super::engine`]): list an owner's package
 //! versions, fetch the manifest of every digest the engine needs, run it; and carry out a plan.
 //!
 //! Requests for a container evaluation: one list page per 50 versions, one manifest GET per
@@ -11,16 +11,15 @@
 //! `keep_tags` on version names, `keep_newer_than`, `latest`) and `protect_in_use`
 //! (`package:version`) apply.
 
-use super::forgejo::{ForgejoClient, PackageVersion};
-use super::registry::{ManifestKind, RegistryClient, DOCKER_MANIFEST, OCI_MANIFEST};
-use super::Error;
+use crate::clients::forgejo::{ForgejoClient, PackageVersion};
+use crate::clients::registry::{ManifestKind, RegistryClient, DOCKER_MANIFEST, OCI_MANIFEST};
+use crate::clients::Error;
+use crate::retention::engine::is_digest;
 use crate::retention::{self, Manifest, Policy, RetentionPlan, Version};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Manifest requests in flight at once.
-pub const CONCURRENCY: usize = 8;
+use std::sync::Arc;
 
 pub struct Evaluation {
     pub plan: RetentionPlan,
@@ -146,7 +145,7 @@ async fn container_inputs(
         .iter()
         .map(|v| (v.id, repo(&v.name), v.version.clone()))
         .collect();
-    let fetched: Vec<Option<super::registry::Manifest>> = fetch_all(reg, &host, jobs)
+    let fetched: Vec<Option<crate::clients::registry::Manifest>> = fetch_all(reg, &host, jobs)
         .await?
         .into_iter()
         .map(|(_, m)| m)
@@ -172,7 +171,7 @@ async fn fetch_all(
     reg: &RegistryClient,
     host: &str,
     jobs: Vec<(i64, String, String)>,
-) -> Result<Vec<(i64, Option<super::registry::Manifest>)>, Error> {
+) -> Result<Vec<(i64, Option<crate::clients::registry::Manifest>)>, Error> {
     let futs = jobs.into_iter().map(|(id, repo, reference)| {
         let host = host.to_string();
         async move {
@@ -181,12 +180,12 @@ async fn fetch_all(
         }
     });
     stream::iter(futs)
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(crate::clients::registry::CONCURRENCY)
         .try_collect()
         .await
 }
 
-fn to_engine(m: &super::registry::Manifest) -> Manifest {
+fn to_engine(m: &crate::clients::registry::Manifest) -> Manifest {
     Manifest {
         digest: m.digest.clone(),
         media_type: m.media_type.clone(),
@@ -194,16 +193,11 @@ fn to_engine(m: &super::registry::Manifest) -> Manifest {
     }
 }
 
-fn is_digest(v: &str) -> bool {
-    v.len() > 7 && v[..7].eq_ignore_ascii_case("sha256:")
-}
-
-/// The forge's REST client and its registry client, with the registry login set up once.
-pub struct ForgeClients {
-    pub forgejo: ForgejoClient,
-    pub registry: RegistryClient,
-    username: Option<String>,
-    login: tokio::sync::OnceCell<()>,
+/// Evaluation and deletion for the retention resource, over the provider's shared forge and
+/// registry clients (the registry login is set up by the provider's client set).
+pub struct Retention {
+    pub forgejo: Arc<ForgejoClient>,
+    pub registry: Arc<RegistryClient>,
     /// The last evaluation, reused by an apply that follows its plan within `MEMO_TTL`.
     memo: std::sync::Mutex<Option<Memo>>,
 }
@@ -222,13 +216,11 @@ fn memo_key(owner: &str, package_type: &str, policy: &Policy) -> String {
     format!("{owner}\n{package_type}\n{policy:?}")
 }
 
-impl ForgeClients {
-    pub fn new(url: &str, token: tfplugin::logging::Secret, username: Option<String>) -> Self {
-        ForgeClients {
-            forgejo: ForgejoClient::new(url, token),
-            registry: RegistryClient::new(),
-            username,
-            login: tokio::sync::OnceCell::new(),
+impl Retention {
+    pub fn new(forgejo: Arc<ForgejoClient>, registry: Arc<RegistryClient>) -> Self {
+        Retention {
+            forgejo,
+            registry,
             memo: std::sync::Mutex::new(None),
         }
     }
@@ -240,7 +232,6 @@ impl ForgeClients {
         package_type: &str,
         policy: &Policy,
     ) -> Result<Evaluation, Error> {
-        self.ready().await?;
         let ev = evaluate(
             &self.forgejo,
             &self.registry,
@@ -281,26 +272,6 @@ impl ForgeClients {
         // Whatever happens next, the registry changed: no later call may reuse an evaluation.
         self.memo.lock().unwrap_or_else(|p| p.into_inner()).take();
         carry_out(&self.forgejo, owner, package_type, &fresh, approved).await
-    }
-
-    /// Give the registry client Basic credentials for the forge's registry (user:token); the
-    /// user is the configured one, else the token's owner (`GET /api/v1/user`).
-    pub async fn ready(&self) -> Result<(), Error> {
-        self.login
-            .get_or_try_init(|| async {
-                let user = match &self.username {
-                    Some(u) => u.clone(),
-                    None => self.forgejo.current_user().await?,
-                };
-                self.registry.set_basic(
-                    &self.forgejo.registry_host(),
-                    &user,
-                    self.forgejo.token().clone(),
-                );
-                Ok::<_, Error>(())
-            })
-            .await
-            .map(|_| ())
     }
 }
 

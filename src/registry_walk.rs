@@ -5,13 +5,11 @@
 //! Requests: catalog pages, one tags walk per image, one manifest GET per tag, one HEAD per
 //! distinct (image, child digest); each stage runs `CONCURRENCY` requests at a time.
 
-use super::registry::{ManifestKind, RegistryClient};
-use super::Error;
+use crate::clients::registry::{ManifestKind, RegistryClient};
+use crate::clients::Error;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
-
-pub const CONCURRENCY: usize = 8;
 
 /// A tag that references an index child, and the child's platform.
 type TagPlatform = (String, Option<String>);
@@ -65,7 +63,7 @@ pub async fn walk(
             let tags = reg.tags(host, &image).await?;
             Ok::<_, Error>((image, tags))
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(crate::clients::registry::CONCURRENCY)
         .try_collect()
         .await?;
     let pairs: Vec<(String, String)> = tagged
@@ -74,14 +72,15 @@ pub async fn walk(
         .collect();
     report.tags_checked = pairs.len() as u64;
     // Each tag's manifest.
-    let manifests: Vec<(String, String, Option<super::registry::Manifest>)> = stream::iter(pairs)
-        .map(|(image, tag)| async move {
-            let m = reg.get_manifest(host, &image, &tag).await?;
-            Ok::<_, Error>((image, tag, m))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
+    let manifests: Vec<(String, String, Option<crate::clients::registry::Manifest>)> =
+        stream::iter(pairs)
+            .map(|(image, tag)| async move {
+                let m = reg.get_manifest(host, &image, &tag).await?;
+                Ok::<_, Error>((image, tag, m))
+            })
+            .buffer_unordered(crate::clients::registry::CONCURRENCY)
+            .try_collect()
+            .await?;
     report.manifests_checked = manifests.len() as u64;
     // Children to HEAD, each (image, digest) once, with the tags that need it.
     let mut users: BTreeMap<(String, String), Vec<TagPlatform>> = BTreeMap::new();
@@ -112,7 +111,7 @@ pub async fn walk(
             let h = reg.head_manifest(host, &image, &digest).await?;
             Ok::<_, Error>((image, digest, h.is_none()))
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(crate::clients::registry::CONCURRENCY)
         .try_filter_map(|(i, d, gone)| async move { Ok(gone.then_some((i, d))) })
         .try_collect()
         .await?;

@@ -1,0 +1,3 @@
+//! Small pieces every part of the provider shares.
+
+pub mod duration;
