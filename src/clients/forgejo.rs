@@ -96,7 +96,7 @@ pub struct ForgejoConfig {
 pub struct ForgejoClient {
     base: String,
     token: Secret,
-    http: reqwest::Client,
+    http: http::Http,
 }
 
 impl ForgejoClient {
@@ -104,7 +104,7 @@ impl ForgejoClient {
         ForgejoClient {
             base: base_url.trim_end_matches('/').to_string(),
             token,
-            http: http::client(),
+            http: http::Http::new(SYSTEM),
         }
     }
 
@@ -127,7 +127,7 @@ impl ForgejoClient {
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
-            .get(format!("{}{path}", self.base))
+            .get(&format!("{}{path}", self.base))
             .header("Authorization", format!("token {}", self.token.expose()))
     }
 
@@ -139,28 +139,31 @@ impl ForgejoClient {
     ) -> Result<Vec<PackageVersion>, Error> {
         let mut out = Vec::new();
         for page in 1.. {
-            let resp = http::send(
-                SYSTEM,
-                self.get(&format!("/api/v1/packages/{}", enc(owner)))
-                    .query(&[
-                        ("type", package_type.to_string()),
-                        ("page", page.to_string()),
-                        ("limit", PAGE.to_string()),
-                    ]),
-            )
-            .await?;
+            let resp = self
+                .http
+                .send(
+                    self.get(&format!("/api/v1/packages/{}", enc(owner)))
+                        .query(&[
+                            ("type", package_type.to_string()),
+                            ("page", page.to_string()),
+                            ("limit", PAGE.to_string()),
+                        ]),
+                )
+                .await?;
             let total: Option<usize> = resp
                 .headers()
                 .get("x-total-count")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
-            let path = resp.url().path().to_string();
-            let items: Vec<RawPackage> = resp.json().await.map_err(|e| Error::Decode {
-                system: SYSTEM,
-                method: "GET".into(),
-                path,
-                message: e.to_string(),
-            })?;
+            let (method, path) = (resp.method.clone(), resp.path.clone());
+            let body = resp.bytes(SYSTEM).await?;
+            let items: Vec<RawPackage> =
+                serde_json::from_slice(&body).map_err(|e| Error::Decode {
+                    system: SYSTEM,
+                    method,
+                    path,
+                    message: e.to_string(),
+                })?;
             let n = items.len();
             out.extend(items.into_iter().map(RawPackage::into_version));
             if n < PAGE || total.is_some_and(|t| out.len() >= t) {
@@ -179,7 +182,7 @@ impl ForgejoClient {
         version: &str,
     ) -> Result<Option<PackageVersion>, Error> {
         let path = version_path(owner, package_type, name, version);
-        match http::send_json::<RawPackage>(SYSTEM, self.get(&path)).await {
+        match self.http.send_json::<RawPackage>(self.get(&path)).await {
             Ok(p) => Ok(Some(p.into_version())),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -197,9 +200,9 @@ impl ForgejoClient {
         let path = version_path(owner, package_type, name, version);
         let req = self
             .http
-            .delete(format!("{}{path}", self.base))
+            .request(reqwest::Method::DELETE, &format!("{}{path}", self.base))
             .header("Authorization", format!("token {}", self.token.expose()));
-        match http::send(SYSTEM, req).await {
+        match self.http.send(req).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -228,7 +231,7 @@ impl ForgejoClient {
     pub async fn owner_exists(&self, owner: &str) -> Result<bool, Error> {
         for kind in ["users", "orgs"] {
             let path = format!("/api/v1/{kind}/{}", enc(owner));
-            match http::send(SYSTEM, self.get(&path)).await {
+            match self.http.send(self.get(&path)).await {
                 Ok(_) => return Ok(true),
                 Err(e) if e.is_not_found() => continue,
                 Err(e) => return Err(e),
@@ -239,7 +242,7 @@ impl ForgejoClient {
 
     /// Login of the user the token belongs to.
     pub async fn current_user(&self) -> Result<String, Error> {
-        let u: RawUser = http::send_json(SYSTEM, self.get("/api/v1/user")).await?;
+        let u: RawUser = self.http.send_json(self.get("/api/v1/user")).await?;
         Ok(if u.login.is_empty() {
             u.username
         } else {

@@ -1,6 +1,8 @@
-//! The HTTP plumbing every REST client shares: one reqwest client per system (rustls), a
-//! request helper that logs method and path at debug (never headers, so never tokens), keeps
-//! the server's error text, and counts requests per system for the benchmarks.
+//! The HTTP plumbing every REST client shares: an [`Http`] per system (its own reqwest client,
+//! rustls), whose `send*` methods log method and path at debug (never headers, so never
+//! tokens), keep the server's error text with the method and path, and count requests per
+//! system in one place ([`request_count`], read by the benchmarks; the Kubernetes client, which
+//! talks through kube-rs, counts through [`note_request`]).
 
 use super::Error;
 use serde::de::DeserializeOwned;
@@ -12,7 +14,121 @@ use std::time::Duration;
 /// Longest server error text kept in a message.
 const MAX_ERROR_TEXT: usize = 2048;
 
-pub fn client() -> reqwest::Client {
+/// One system's HTTP client.
+#[derive(Clone)]
+pub struct Http {
+    system: &'static str,
+    client: reqwest::Client,
+}
+
+/// An answer with the method and path it answers (for error messages).
+pub struct Resp {
+    pub method: String,
+    pub path: String,
+    pub inner: reqwest::Response,
+}
+
+impl Resp {
+    pub fn status(&self) -> reqwest::StatusCode {
+        self.inner.status()
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The `Error::Status` for this (non-success) answer, with the server's text.
+    pub async fn into_error(self, system: &'static str) -> Error {
+        error_from(system, self).await
+    }
+
+    /// The body as bytes (a transport error names the request).
+    pub async fn bytes(self, system: &'static str) -> Result<bytes::Bytes, Error> {
+        let (method, path) = (self.method, self.path);
+        self.inner.bytes().await.map_err(|e| Error::Transport {
+            system,
+            method,
+            path,
+            message: transport_message(&e),
+        })
+    }
+}
+
+impl Http {
+    pub fn new(system: &'static str) -> Self {
+        Http {
+            system,
+            client: client(),
+        }
+    }
+
+    pub fn system(&self) -> &'static str {
+        self.system
+    }
+
+    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.get(url)
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Send a request and return the answer whatever its status. For protocols that read
+    /// headers of error answers, e.g. a registry's 401 `WWW-Authenticate` challenge.
+    pub async fn send_any(&self, req: reqwest::RequestBuilder) -> Result<Resp, Error> {
+        let system = self.system;
+        let req = req
+            .build()
+            .map_err(|e| Error::Other(format!("could not build a request to {system}: {e}")))?;
+        let method = req.method().to_string();
+        let path = path_of(req.url());
+        let n = note_request(system, &method, &path);
+        let resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| Error::Transport {
+                system,
+                method: method.clone(),
+                path: path.clone(),
+                message: transport_message(&e),
+            })?;
+        tracing::debug!(system, method = %method, path = %path, request_no = n, status = resp.status().as_u16(), "http response");
+        Ok(Resp {
+            method,
+            path,
+            inner: resp,
+        })
+    }
+
+    /// Send a request; a non-2xx status becomes `Error::Status` with the server's text.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Resp, Error> {
+        let resp = self.send_any(req).await?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(error_from(self.system, resp).await)
+    }
+
+    /// Send and decode a JSON answer.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
+        let resp = self.send(req).await?;
+        let (method, path) = (resp.method.clone(), resp.path.clone());
+        let bytes = resp.bytes(self.system).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            system: self.system,
+            method,
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!(
             "terraform-provider-cicd/",
@@ -48,59 +164,18 @@ fn path_of(url: &reqwest::Url) -> String {
     }
 }
 
-/// Send a request and return the answer whatever its status (counted and logged like `send`).
-/// For protocols that read headers of error answers, e.g. a registry's 401
-/// `WWW-Authenticate` challenge; turn the answer into an error with [`error_from`].
-pub async fn send_any(
-    system: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, Error> {
-    execute(system, req).await.map(|(_, r)| r)
-}
-
-async fn execute(
-    system: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<(String, reqwest::Response), Error> {
-    let req = req
-        .build()
-        .map_err(|e| Error::Other(format!("could not build a request to {system}: {e}")))?;
-    let method = req.method().to_string();
-    let path = path_of(req.url());
+/// Count one request to `system` and log it; returns its number. Every client goes through
+/// here, so [`request_count`] is the whole truth for each system.
+pub fn note_request(system: &'static str, method: &str, path: &str) -> u64 {
     let n = counter(system).fetch_add(1, Ordering::Relaxed) + 1;
     tracing::debug!(system, method = %method, path = %path, request_no = n, "http request");
-    let resp = client_for_send()
-        .execute(req)
-        .await
-        .map_err(|e| Error::Transport {
-            system,
-            method: method.clone(),
-            path: path.clone(),
-            message: transport_message(&e),
-        })?;
-    let status = resp.status();
-    tracing::debug!(system, method = %method, path = %path, status = status.as_u16(), "http response");
-    Ok((method, resp))
-}
-
-/// Send a request; a non-2xx status becomes `Error::Status` with the server's text.
-pub async fn send(
-    system: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<reqwest::Response, Error> {
-    let (method, resp) = execute(system, req).await?;
-    if resp.status().is_success() {
-        return Ok(resp);
-    }
-    Err(error_from(system, &method, resp).await)
+    n
 }
 
 /// The `Error::Status` for a non-success answer, with the server's text (shortened).
-pub async fn error_from(system: &'static str, method: &str, resp: reqwest::Response) -> Error {
-    let status = resp.status();
-    let method = method.to_string();
-    let path = path_of(resp.url());
-    let mut text = resp.text().await.unwrap_or_default();
+async fn error_from(system: &'static str, resp: Resp) -> Error {
+    let status = resp.status().as_u16();
+    let mut text = resp.inner.text().await.unwrap_or_default();
     if text.len() > MAX_ERROR_TEXT {
         let mut cut = MAX_ERROR_TEXT;
         while !text.is_char_boundary(cut) {
@@ -111,38 +186,11 @@ pub async fn error_from(system: &'static str, method: &str, resp: reqwest::Respo
     }
     Error::Status {
         system,
-        method,
-        path,
-        status: status.as_u16(),
+        method: resp.method,
+        path: resp.path,
+        status,
         message: text,
     }
-}
-
-/// Send and decode a JSON answer.
-pub async fn send_json<T: DeserializeOwned>(
-    system: &'static str,
-    req: reqwest::RequestBuilder,
-) -> Result<T, Error> {
-    let resp = send(system, req).await?;
-    let method = "";
-    let path = path_of(resp.url());
-    let bytes = resp.bytes().await.map_err(|e| Error::Transport {
-        system,
-        method: method.into(),
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-        system,
-        method: method.into(),
-        path,
-        message: e.to_string(),
-    })
-}
-
-fn client_for_send() -> &'static reqwest::Client {
-    static C: OnceLock<reqwest::Client> = OnceLock::new();
-    C.get_or_init(client)
 }
 
 fn transport_message(e: &reqwest::Error) -> String {

@@ -16,7 +16,6 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Secret as KubeSecret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tfplugin::logging::Secret;
@@ -26,16 +25,8 @@ pub const SYSTEM: &str = "Kubernetes";
 /// The field manager of every write this provider makes.
 pub const FIELD_MANAGER: &str = "cicd";
 
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
-
-/// Requests sent to the Kubernetes API by this process so far.
-pub fn request_count() -> u64 {
-    REQUESTS.load(Ordering::Relaxed)
-}
-
 fn note(method: &str, path: &str) {
-    let n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
-    tracing::debug!(system = SYSTEM, method, path = %path, request_no = n, "http request");
+    super::http::note_request(SYSTEM, method, path);
 }
 
 /// kube-rs errors as the provider's errors: the API's status code and message are kept.

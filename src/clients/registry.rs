@@ -395,7 +395,7 @@ struct Catalog {
 
 /// One client per process; safe to share between concurrent tasks.
 pub struct RegistryClient {
-    http: reqwest::Client,
+    http: http::Http,
     creds: Mutex<HashMap<String, (String, Secret)>>,
     /// Per host: the challenge last seen (so new scopes go straight to the token endpoint).
     challenges: Mutex<HashMap<String, Challenge>>,
@@ -422,7 +422,7 @@ enum Auth {
 impl RegistryClient {
     pub fn new() -> Self {
         RegistryClient {
-            http: http::client(),
+            http: http::Http::new(SYSTEM),
             creds: Mutex::new(HashMap::new()),
             challenges: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
@@ -479,7 +479,7 @@ impl RegistryClient {
             return Ok(Some(c));
         }
         let url = format!("{}/v2/", base_url(host));
-        let resp = http::send_any(SYSTEM, self.http.get(&url)).await?;
+        let resp = self.http.send_any(self.http.get(&url)).await?;
         let found = if resp.status().is_success() {
             Some(Challenge::Open)
         } else if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
@@ -552,7 +552,7 @@ impl RegistryClient {
         if let Some((u, p)) = self.cred(host) {
             req = req.basic_auth(u, Some(p.expose()));
         }
-        let ans: TokenAnswer = http::send_json(SYSTEM, req).await?;
+        let ans: TokenAnswer = self.http.send_json(req).await?;
         let value = ans.token.or(ans.access_token).ok_or_else(|| {
             Error::Other(format!(
                 "the token endpoint of registry {host} answered without a token"
@@ -577,17 +577,16 @@ impl RegistryClient {
         &self,
         host: &str,
         scope: &str,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<(String, reqwest::Response), Error> {
+        build: impl Fn(&http::Http) -> reqwest::RequestBuilder,
+    ) -> Result<http::Resp, Error> {
         let first = self.preauth(host, scope).await?;
         let had_auth = !matches!(first, Auth::None);
-        let resp = http::send_any(SYSTEM, with_auth(build(&self.http), &first)).await?;
-        let method = build(&self.http)
-            .build()
-            .map(|r| r.method().to_string())
-            .unwrap_or_default();
+        let resp = self
+            .http
+            .send_any(with_auth(build(&self.http), &first))
+            .await?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok((method, resp));
+            return Ok(resp);
         }
         let challenge = parse_challenges(
             resp.headers()
@@ -596,7 +595,7 @@ impl RegistryClient {
                 .filter_map(|v| v.to_str().ok()),
         );
         let Some(challenge) = challenge else {
-            return Ok((method, resp));
+            return Ok(resp);
         };
         if had_auth {
             // The cached token expired early or lacks the scope: fetch a new one once.
@@ -610,15 +609,16 @@ impl RegistryClient {
             .unwrap_or_else(|p| p.into_inner())
             .insert(host.to_string(), challenge.clone());
         let auth = match &challenge {
-            Challenge::Open => return Ok((method, resp)),
+            Challenge::Open => return Ok(resp),
             Challenge::Basic => match self.cred(host) {
                 Some((u, p)) => Auth::Basic(u, p),
-                None => return Ok((method, resp)),
+                None => return Ok(resp),
             },
             Challenge::Bearer { .. } => Auth::Bearer(self.token(host, scope, &challenge).await?),
         };
-        let resp = http::send_any(SYSTEM, with_auth(build(&self.http), &auth)).await?;
-        Ok((method, resp))
+        self.http
+            .send_any(with_auth(build(&self.http), &auth))
+            .await
     }
 
     /// HEAD a manifest; `None` when the registry answers 404 (the manifest or its blob is gone).
@@ -629,16 +629,17 @@ impl RegistryClient {
         reference: &str,
     ) -> Result<Option<ManifestHead>, Error> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
-        let (method, resp) = self
+        let resp = self
             .request(host, &pull_scope(repo), |c| {
-                c.head(&url).header(reqwest::header::ACCEPT, ACCEPT)
+                c.request(reqwest::Method::HEAD, &url)
+                    .header(reqwest::header::ACCEPT, ACCEPT)
             })
             .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !resp.status().is_success() {
-            return Err(http::error_from(SYSTEM, &method, resp).await);
+            return Err(resp.into_error(SYSTEM).await);
         }
         let h = resp.headers();
         let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -669,7 +670,7 @@ impl RegistryClient {
         reference: &str,
     ) -> Result<Option<Manifest>, Error> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
-        let (method, resp) = self
+        let resp = self
             .request(host, &pull_scope(repo), |c| {
                 c.get(&url).header(reqwest::header::ACCEPT, ACCEPT)
             })
@@ -678,7 +679,7 @@ impl RegistryClient {
             return Ok(None);
         }
         if !resp.status().is_success() {
-            return Err(http::error_from(SYSTEM, &method, resp).await);
+            return Err(resp.into_error(SYSTEM).await);
         }
         let h = resp.headers();
         let ct = h
@@ -694,13 +695,8 @@ impl RegistryClient {
                     .starts_with("sha256:")
                     .then(|| reference.to_string())
             });
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let body = resp.bytes().await.map_err(|e| Error::Transport {
-            system: SYSTEM,
-            method: method.clone(),
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let (method, path) = (resp.method.clone(), resp.path.clone());
+        let body = resp.bytes(SYSTEM).await?;
         parse_manifest(&body, ct.as_deref(), header_digest.as_deref())
             .map(Some)
             .map_err(|message| Error::Decode {
@@ -741,7 +737,7 @@ impl RegistryClient {
         let mut last: Option<String> = None;
         loop {
             let n = PAGE.to_string();
-            let (method, resp) = self
+            let resp = self
                 .request(host, scope, |c| {
                     let mut q = vec![("n", n.as_str())];
                     if let Some(l) = &last {
@@ -751,21 +747,16 @@ impl RegistryClient {
                 })
                 .await?;
             if !resp.status().is_success() {
-                return Err(http::error_from(SYSTEM, &method, resp).await);
+                return Err(resp.into_error(SYSTEM).await);
             }
             // The standard end signal is a page without `Link`; the forge sends `Link` on the
             // last non-empty page too, so an empty page also ends the walk.
             let has_link = resp.headers().contains_key(reqwest::header::LINK);
-            let path = resp.url().path().to_string();
-            let body = resp.bytes().await.map_err(|e| Error::Transport {
-                system: SYSTEM,
-                method: method.clone(),
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let (method, path) = (resp.method.clone(), resp.path.clone());
+            let body = resp.bytes(SYSTEM).await?;
             let page = parse(&body).map_err(|e| Error::Decode {
                 system: SYSTEM,
-                method: method.clone(),
+                method,
                 path,
                 message: e.to_string(),
             })?;

@@ -77,7 +77,7 @@ pub enum VaultAuth {
 }
 
 pub struct VaultClient {
-    http: reqwest::Client,
+    http: http::Http,
     address: String,
     auth: VaultAuth,
     token: tokio::sync::Mutex<Option<Token>>,
@@ -155,7 +155,7 @@ fn trim_path(p: &str) -> &str {
 impl VaultClient {
     pub fn new(s: &VaultConfig) -> VaultClient {
         VaultClient {
-            http: http::client(),
+            http: http::Http::new(SYSTEM),
             address: s.address.trim_end_matches('/').to_string(),
             auth: s.auth.clone(),
             token: tokio::sync::Mutex::new(None),
@@ -172,10 +172,10 @@ impl VaultClient {
             VaultAuth::Token(t) => {
                 let req = self
                     .http
-                    .get(self.url("auth/token/lookup-self"))
+                    .get(&self.url("auth/token/lookup-self"))
                     .header("X-Vault-Token", t.expose());
                 // A token without the lookup capability still works: assume it does not expire.
-                let (ttl, renewable) = match http::send_json::<LookupAnswer>(SYSTEM, req).await {
+                let (ttl, renewable) = match self.http.send_json::<LookupAnswer>(req).await {
                     Ok(a) => (a.data.ttl, a.data.renewable),
                     Err(e) if e.is_forbidden() => (0, false),
                     Err(e) => return Err(e),
@@ -201,9 +201,12 @@ impl VaultClient {
                 let body = serde_json::json!({"role": role, "jwt": jwt.expose()});
                 let req = self
                     .http
-                    .post(self.url(&format!("auth/{}/login", trim_path(mount))))
+                    .request(
+                        reqwest::Method::POST,
+                        &self.url(&format!("auth/{}/login", trim_path(mount))),
+                    )
                     .json(&body);
-                let a: AuthAnswer = http::send_json(SYSTEM, req).await.map_err(|e| {
+                let a: AuthAnswer = self.http.send_json(req).await.map_err(|e| {
                     Error::Other(format!(
                         "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
                     ))
@@ -221,10 +224,10 @@ impl VaultClient {
     async fn renew(&self, t: &Token) -> Result<Token, Error> {
         let req = self
             .http
-            .post(self.url("auth/token/renew-self"))
+            .request(reqwest::Method::POST, &self.url("auth/token/renew-self"))
             .header("X-Vault-Token", t.value.expose())
             .json(&serde_json::json!({}));
-        let a: AuthAnswer = http::send_json(SYSTEM, req).await?;
+        let a: AuthAnswer = self.http.send_json(req).await?;
         Ok(Token {
             value: Secret::new(a.auth.client_token),
             renewable: a.auth.renewable,
@@ -276,7 +279,7 @@ impl VaultClient {
         let answer = loop {
             let token = self.token(attempt > 0).await?;
             let req = self.http.get(&url).header("X-Vault-Token", token.expose());
-            match http::send_json::<KvAnswer>(SYSTEM, req).await {
+            match self.http.send_json::<KvAnswer>(req).await {
                 Ok(a) => break a,
                 // An expired or revoked token: log in again once (Kubernetes auth can).
                 Err(e)
