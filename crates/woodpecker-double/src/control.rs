@@ -63,9 +63,12 @@ fn parse<T: for<'a> Deserialize<'a>>(req: &Req) -> Result<T, Resp> {
 }
 
 fn seeded<T>(app: &App, f: impl FnOnce(&mut SeedForge) -> Result<T, Resp>) -> Result<T, Resp> {
-    app.forge
-        .with_seed(f)
-        .unwrap_or_else(|| Err(Resp::text(409, "double: the forge is a real Gitea/Forgejo here; change it there")))
+    app.forge.with_seed(f).unwrap_or_else(|| {
+        Err(Resp::text(
+            409,
+            "double: the forge is a real Gitea/Forgejo here; change it there",
+        ))
+    })
 }
 
 fn ok() -> Resp {
@@ -78,9 +81,12 @@ pub async fn handle(app: &App, req: &Req, rest: &[&str]) -> Result<Resp, Resp> {
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match (m, rest.as_slice()) {
         ("GET", [] | [""]) => Ok(Resp::text(200, HELP)),
-        ("GET", ["forge"]) => {
-            seeded(app, |f| Ok(Resp::json(200, &serde_json::to_value(&*f).unwrap_or(Value::Null))))
-        }
+        ("GET", ["forge"]) => seeded(app, |f| {
+            Ok(Resp::json(
+                200,
+                &serde_json::to_value(&*f).unwrap_or(Value::Null),
+            ))
+        }),
         ("PUT", ["forge", "users"]) => {
             let u: ForgeUser = parse(req)?;
             seeded(app, |f| {
@@ -132,7 +138,13 @@ pub async fn handle(app: &App, req: &Req, rest: &[&str]) -> Result<Resp, Resp> {
             })
         }
         ("PUT", ["forge", "repos", id, "branches", branch @ ..]) if !branch.is_empty() => {
-            let c: BranchChange = if req.body.is_empty() { BranchChange { pipeline_file: false } } else { parse(req)? };
+            let c: BranchChange = if req.body.is_empty() {
+                BranchChange {
+                    pipeline_file: false,
+                }
+            } else {
+                parse(req)?
+            };
             let branch = branch.join("/");
             seeded(app, |f| {
                 let r = f.find_mut(id).ok_or_else(|| Resp::empty(404))?;
@@ -158,7 +170,10 @@ pub async fn handle(app: &App, req: &Req, rest: &[&str]) -> Result<Resp, Resp> {
         ("PUT", ["forge", "orgs", org, "members", login]) => {
             let p: OrgPerm = parse(req)?;
             seeded(app, |f| {
-                f.orgs.entry(org.to_string()).or_default().insert(login.to_string(), p);
+                f.orgs
+                    .entry(org.to_string())
+                    .or_default()
+                    .insert(login.to_string(), p);
                 Ok(ok())
             })
         }
@@ -223,6 +238,9 @@ pub async fn handle(app: &App, req: &Req, rest: &[&str]) -> Result<Resp, Resp> {
             });
             Ok(Resp::json(200, &out))
         }
-        _ => Ok(Resp::text(404, "double: no such control endpoint; GET /__double/ lists them")),
+        _ => Ok(Resp::text(
+            404,
+            "double: no such control endpoint; GET /__double/ lists them",
+        )),
     }
 }

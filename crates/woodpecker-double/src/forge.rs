@@ -23,8 +23,16 @@ pub struct Perm {
 }
 
 impl Perm {
-    pub const ALL: Perm = Perm { pull: true, push: true, admin: true };
-    pub const PULL: Perm = Perm { pull: true, push: false, admin: false };
+    pub const ALL: Perm = Perm {
+        pull: true,
+        push: true,
+        admin: true,
+    };
+    pub const PULL: Perm = Perm {
+        pull: true,
+        push: false,
+        admin: false,
+    };
 }
 
 /// One forge repository, as seen by one user (`perm`).
@@ -139,7 +147,9 @@ impl SeedForge {
     }
 
     fn user(&self, login: &str) -> Option<&ForgeUser> {
-        self.users.iter().find(|u| u.login.eq_ignore_ascii_case(login))
+        self.users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
     }
 
     fn perm(&self, login: &str, r: &SeedRepo) -> Perm {
@@ -163,11 +173,15 @@ impl SeedForge {
     }
 
     fn find(&self, remote_id: &str) -> Option<&SeedRepo> {
-        self.repos.iter().find(|r| r.repo.forge_remote_id == remote_id)
+        self.repos
+            .iter()
+            .find(|r| r.repo.forge_remote_id == remote_id)
     }
 
     pub fn find_mut(&mut self, remote_id: &str) -> Option<&mut SeedRepo> {
-        self.repos.iter_mut().find(|r| r.repo.forge_remote_id == remote_id)
+        self.repos
+            .iter_mut()
+            .find(|r| r.repo.forge_remote_id == remote_id)
     }
 
     /// Adds or replaces a repository (by `forge_remote_id`).
@@ -181,7 +195,9 @@ impl SeedForge {
 
     /// Renames / moves a repository the way a forge does: URLs follow the new full name.
     pub fn rename(&mut self, remote_id: &str, owner: Option<&str>, name: Option<&str>) -> bool {
-        let Some(r) = self.find_mut(remote_id) else { return false };
+        let Some(r) = self.find_mut(remote_id) else {
+            return false;
+        };
         let old = r.repo.full_name.clone();
         if let Some(o) = owner {
             r.repo.owner = o.to_string();
@@ -190,7 +206,11 @@ impl SeedForge {
             r.repo.name = n.to_string();
         }
         let new = format!("{}/{}", r.repo.owner, r.repo.name);
-        for url in [&mut r.repo.forge_url, &mut r.repo.clone_url, &mut r.repo.clone_url_ssh] {
+        for url in [
+            &mut r.repo.forge_url,
+            &mut r.repo.clone_url,
+            &mut r.repo.clone_url_ssh,
+        ] {
             *url = url.replace(&old, &new);
         }
         r.repo.full_name = new;
@@ -198,7 +218,11 @@ impl SeedForge {
     }
 
     pub fn put_user(&mut self, u: ForgeUser) {
-        match self.users.iter_mut().find(|x| x.login.eq_ignore_ascii_case(&u.login)) {
+        match self
+            .users
+            .iter_mut()
+            .find(|x| x.login.eq_ignore_ascii_case(&u.login))
+        {
             Some(old) => *old = u,
             None => self.users.push(u),
         }
@@ -242,7 +266,10 @@ impl GiteaForge {
         if let Some(s) = sudo {
             req = req.header("Sudo", s);
         }
-        let resp = req.send().await.map_err(|e| ForgeError(format!("forge: {e}")))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ForgeError(format!("forge: {e}")))?;
         let status = resp.status();
         if status.as_u16() == 404 {
             return Ok(None);
@@ -250,25 +277,40 @@ impl GiteaForge {
         if !status.is_success() {
             return Err(ForgeError(format!("forge: GET {path}: {status}")));
         }
-        resp.json().await.map(Some).map_err(|e| ForgeError(format!("forge: {e}")))
+        resp.json()
+            .await
+            .map(Some)
+            .map_err(|e| ForgeError(format!("forge: {e}")))
     }
 
     /// The forge account behind the token.
     pub async fn token_user(&self) -> Result<ForgeUser, ForgeError> {
-        let v = self.get("/user", None).await?.ok_or_else(|| ForgeError("forge: no user".into()))?;
+        let v = self
+            .get("/user", None)
+            .await?
+            .ok_or_else(|| ForgeError("forge: no user".into()))?;
         Ok(gitea_user(&v))
     }
 
     async fn sudo_for(&self, login: &str) -> Result<Option<String>, ForgeError> {
         let me = self.token_user().await?;
-        Ok(if me.login.eq_ignore_ascii_case(login) { None } else { Some(login.to_string()) })
+        Ok(if me.login.eq_ignore_ascii_case(login) {
+            None
+        } else {
+            Some(login.to_string())
+        })
     }
 
     async fn repos(&self, login: &str) -> Result<Vec<ForgeRepo>, ForgeError> {
         let sudo = self.sudo_for(login).await?;
         let mut out = Vec::new();
         for page in 1.. {
-            let v = self.get(&format!("/user/repos?page={page}&limit=50"), sudo.as_deref()).await?;
+            let v = self
+                .get(
+                    &format!("/user/repos?page={page}&limit=50"),
+                    sudo.as_deref(),
+                )
+                .await?;
             let items = v.and_then(|v| v.as_array().cloned()).unwrap_or_default();
             let n = items.len();
             out.extend(items.iter().map(gitea_repo));
@@ -284,22 +326,41 @@ impl GiteaForge {
             return Ok(None);
         }
         let sudo = self.sudo_for(login).await?;
-        Ok(self.get(&format!("/repositories/{remote_id}"), sudo.as_deref()).await?.map(|v| gitea_repo(&v)))
+        Ok(self
+            .get(&format!("/repositories/{remote_id}"), sudo.as_deref())
+            .await?
+            .map(|v| gitea_repo(&v)))
     }
 
-    async fn branch(&self, full_name: &str, branch: &str, config_file: &str) -> Result<Branch, ForgeError> {
+    async fn branch(
+        &self,
+        full_name: &str,
+        branch: &str,
+        config_file: &str,
+    ) -> Result<Branch, ForgeError> {
         let b = enc(branch);
-        if self.get(&format!("/repos/{full_name}/branches/{b}"), None).await?.is_none() {
+        if self
+            .get(&format!("/repos/{full_name}/branches/{b}"), None)
+            .await?
+            .is_none()
+        {
             return Ok(Branch::Unknown);
         }
         let candidates: Vec<String> = if config_file.is_empty() {
-            vec![".woodpecker".into(), ".woodpecker.yaml".into(), ".woodpecker.yml".into()]
+            vec![
+                ".woodpecker".into(),
+                ".woodpecker.yaml".into(),
+                ".woodpecker.yml".into(),
+            ]
         } else {
             vec![config_file.to_string()]
         };
         for path in candidates {
             let p = path.split('/').map(enc).collect::<Vec<_>>().join("/");
-            if let Some(v) = self.get(&format!("/repos/{full_name}/contents/{p}?ref={b}"), None).await? {
+            if let Some(v) = self
+                .get(&format!("/repos/{full_name}/contents/{p}?ref={b}"), None)
+                .await?
+            {
                 // An empty directory is no pipeline.
                 if v.as_array().is_none_or(|a| !a.is_empty()) {
                     return Ok(Branch::HasPipelineFile);
@@ -310,15 +371,26 @@ impl GiteaForge {
     }
 
     async fn user(&self, login: &str) -> Result<Option<ForgeUser>, ForgeError> {
-        Ok(self.get(&format!("/users/{}", enc(login)), None).await?.map(|v| gitea_user(&v)))
+        Ok(self
+            .get(&format!("/users/{}", enc(login)), None)
+            .await?
+            .map(|v| gitea_user(&v)))
     }
 
     async fn org_perm(&self, login: &str, org: &str) -> Result<OrgPerm, ForgeError> {
-        let v = self.get(&format!("/users/{}/orgs/{}/permissions", enc(login), enc(org)), None).await?;
+        let v = self
+            .get(
+                &format!("/users/{}/orgs/{}/permissions", enc(login), enc(org)),
+                None,
+            )
+            .await?;
         Ok(match v {
             Some(v) => {
                 let b = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-                OrgPerm { member: b("can_read") || b("is_owner"), admin: b("is_owner") || b("is_admin") }
+                OrgPerm {
+                    member: b("can_read") || b("is_owner"),
+                    admin: b("is_owner") || b("is_admin"),
+                }
             }
             None => OrgPerm::default(),
         })
@@ -338,7 +410,12 @@ fn enc(s: &str) -> String {
 }
 
 fn gitea_user(v: &Value) -> ForgeUser {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     ForgeUser {
         login: s("login"),
         forge_remote_id: v.get("id").map(|i| i.to_string()).unwrap_or_default(),
@@ -349,17 +426,30 @@ fn gitea_user(v: &Value) -> ForgeUser {
 }
 
 fn gitea_repo(v: &Value) -> ForgeRepo {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let owner = v.get("owner").cloned().unwrap_or(Value::Null);
     let p = v.get("permissions").cloned().unwrap_or(Value::Null);
     let pb = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or(false);
     let avatar = match s("avatar_url") {
         a if !a.is_empty() => a,
-        _ => owner.get("avatar_url").and_then(Value::as_str).unwrap_or_default().to_string(),
+        _ => owner
+            .get("avatar_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
     };
     ForgeRepo {
         forge_remote_id: v.get("id").map(|i| i.to_string()).unwrap_or_default(),
-        owner: owner.get("login").and_then(Value::as_str).unwrap_or_default().to_string(),
+        owner: owner
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         name: s("name"),
         full_name: s("full_name"),
         avatar_url: avatar,
@@ -368,8 +458,15 @@ fn gitea_repo(v: &Value) -> ForgeRepo {
         clone_url_ssh: s("ssh_url"),
         default_branch: s("default_branch"),
         private: v.get("private").and_then(Value::as_bool).unwrap_or(false),
-        pr_enabled: v.get("has_pull_requests").and_then(Value::as_bool).unwrap_or(true),
-        perm: Perm { pull: pb("pull"), push: pb("push"), admin: pb("admin") },
+        pr_enabled: v
+            .get("has_pull_requests")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        perm: Perm {
+            pull: pb("pull"),
+            push: pb("push"),
+            admin: pb("admin"),
+        },
     }
 }
 
@@ -400,10 +497,15 @@ impl Forge {
     /// Every repository `login` can see, in the forge's order (Gitea lists by name).
     pub async fn repos(&self, login: &str) -> Result<Vec<ForgeRepo>, ForgeError> {
         if let Some(g) = self.seed() {
-            let mut v: Vec<ForgeRepo> =
-                g.repos.iter().map(|r| g.view(login, r)).filter(|r| r.perm.pull).collect();
+            let mut v: Vec<ForgeRepo> = g
+                .repos
+                .iter()
+                .map(|r| g.view(login, r))
+                .filter(|r| r.perm.pull)
+                .collect();
             v.sort_by(|a, b| {
-                (a.name.to_lowercase(), a.owner.to_lowercase()).cmp(&(b.name.to_lowercase(), b.owner.to_lowercase()))
+                (a.name.to_lowercase(), a.owner.to_lowercase())
+                    .cmp(&(b.name.to_lowercase(), b.owner.to_lowercase()))
             });
             return Ok(v);
         }
@@ -414,7 +516,11 @@ impl Forge {
     }
 
     /// One repository by its forge id, as `login` sees it; `None` when it does not exist.
-    pub async fn repo(&self, login: &str, remote_id: &str) -> Result<Option<ForgeRepo>, ForgeError> {
+    pub async fn repo(
+        &self,
+        login: &str,
+        remote_id: &str,
+    ) -> Result<Option<ForgeRepo>, ForgeError> {
         if let Some(g) = self.seed() {
             return Ok(g.find(remote_id).map(|r| g.view(login, r)));
         }
@@ -425,7 +531,13 @@ impl Forge {
     }
 
     /// Whether a branch exists and has a pipeline file (`config_file`, or Woodpecker's defaults).
-    pub async fn branch(&self, remote_id: &str, full_name: &str, branch: &str, config_file: &str) -> Result<Branch, ForgeError> {
+    pub async fn branch(
+        &self,
+        remote_id: &str,
+        full_name: &str,
+        branch: &str,
+        config_file: &str,
+    ) -> Result<Branch, ForgeError> {
         if let Some(g) = self.seed() {
             let Some(r) = g.find(remote_id) else {
                 return Err(ForgeError("forge: repository not found".into()));
@@ -460,7 +572,10 @@ impl Forge {
                 return Ok(*p);
             }
             let admin = g.user(login).is_some_and(|u| u.admin);
-            return Ok(OrgPerm { member: admin, admin });
+            return Ok(OrgPerm {
+                member: admin,
+                admin,
+            });
         }
         match self {
             Forge::Gitea(g) => g.org_perm(login, org).await,

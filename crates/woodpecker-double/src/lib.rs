@@ -109,7 +109,10 @@ impl Drop for Double {
 async fn build(config: Config) -> std::io::Result<App> {
     let (forge, admin) = match config.forge {
         ForgeConfig::Seeded(f) => {
-            let admin = config.admin.clone().unwrap_or(AdminSeed { login: "admin".into(), ..AdminSeed::default() });
+            let admin = config.admin.clone().unwrap_or(AdminSeed {
+                login: "admin".into(),
+                ..AdminSeed::default()
+            });
             (Forge::seeded(f), admin)
         }
         ForgeConfig::Gitea { url, token } => {
@@ -117,8 +120,16 @@ async fn build(config: Config) -> std::io::Result<App> {
             let admin = match config.admin.clone() {
                 Some(a) => a,
                 None => {
-                    let u = g.token_user().await.map_err(|e| std::io::Error::other(e.to_string()))?;
-                    AdminSeed { login: u.login, email: u.email, avatar_url: u.avatar_url, forge_remote_id: u.forge_remote_id }
+                    let u = g
+                        .token_user()
+                        .await
+                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                    AdminSeed {
+                        login: u.login,
+                        email: u.email,
+                        avatar_url: u.avatar_url,
+                        forge_remote_id: u.forge_remote_id,
+                    }
                 }
             };
             (Forge::Gitea(g), admin)
@@ -126,7 +137,11 @@ async fn build(config: Config) -> std::io::Result<App> {
     };
     // The admin exists on the forge too (a seeded forge gets it as a forge admin when missing).
     forge.with_seed(|f| {
-        if !f.users.iter().any(|u| u.login.eq_ignore_ascii_case(&admin.login)) {
+        if !f
+            .users
+            .iter()
+            .any(|u| u.login.eq_ignore_ascii_case(&admin.login))
+        {
             f.put_user(ForgeUser {
                 login: admin.login.clone(),
                 forge_remote_id: admin.forge_remote_id.clone(),
@@ -147,7 +162,7 @@ async fn build(config: Config) -> std::io::Result<App> {
             admin_env: true,
             ..User::default()
         })
-        .map_err(|_| std::io::Error::other("duplicate admin"))?;
+        .ok_or_else(|| std::io::Error::other("duplicate admin"))?;
     st.add_token(&config.admin_token, a.id);
     for u in config.users {
         let id = match st.create_user(User {
@@ -157,8 +172,8 @@ async fn build(config: Config) -> std::io::Result<App> {
             admin: u.admin,
             ..User::default()
         }) {
-            Ok(x) => x.id,
-            Err(()) => return Err(std::io::Error::other(format!("duplicate user {}", u.login))),
+            Some(x) => x.id,
+            None => return Err(std::io::Error::other(format!("duplicate user {}", u.login))),
         };
         st.add_token(&u.token, id);
     }
@@ -168,23 +183,36 @@ async fn build(config: Config) -> std::io::Result<App> {
 /// Serves HTTP/1.1 on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let app = app.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: hyper::Request<Incoming>| {
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(respond(&app, req).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }
 
 async fn respond(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
     let path = parts.uri.path();
-    let segs: Vec<String> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect();
+    let segs: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode(s, false))
+        .collect();
     let query: Vec<(String, String)> = parts
         .uri
         .query()
@@ -196,17 +224,41 @@ async fn respond(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Fu
             (percent_decode(k, true), percent_decode(v, true))
         })
         .collect();
-    let auth = parts.headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let token = auth
-        .and_then(|a| a.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim().to_string()))
-        .or_else(|| query.iter().find(|(k, _)| k == "access_token").map(|(_, v)| v.clone()));
+        .and_then(|a| {
+            a.split_once(' ')
+                .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+                .map(|(_, t)| t.trim().to_string())
+        })
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.clone())
+        });
     let method = parts.method.as_str().to_string();
     tracing::debug!(%method, path, "request");
-    let r = app.handle(Req { method, segs, query, token, body }).await;
+    let r = app
+        .handle(Req {
+            method,
+            segs,
+            query,
+            token,
+            body,
+        })
+        .await;
     let mut resp = hyper::Response::new(Full::new(Bytes::from(r.body)));
-    *resp.status_mut() = hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(ct) = r.content_type {
-        resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(ct));
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(ct),
+        );
     }
     resp
 }

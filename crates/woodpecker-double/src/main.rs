@@ -23,7 +23,10 @@ fn usage() -> &'static str {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WOODPECKER_DOUBLE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WOODPECKER_DOUBLE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut listen = env("WOODPECKER_DOUBLE_LISTEN").unwrap_or_else(|| "127.0.0.1:8000".into());
@@ -48,7 +51,11 @@ async fn main() -> ExitCode {
             "--forge-token" => val("--forge-token").map(|v| forge_token = Some(v)),
             "--user" => val("--user").and_then(|v| match v.split_once(':') {
                 Some((l, t)) => {
-                    users.push(UserSeed { login: l.into(), token: t.into(), ..UserSeed::default() });
+                    users.push(UserSeed {
+                        login: l.into(),
+                        token: t.into(),
+                        ..UserSeed::default()
+                    });
                     Ok(())
                 }
                 None => Err("--user takes LOGIN:TOKEN".into()),
@@ -70,7 +77,10 @@ async fn main() -> ExitCode {
     };
     let mut file = SeedFile::default();
     if let Some(path) = &seed {
-        match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
             Ok(f) => file = f,
             Err(e) => {
                 eprintln!("woodpecker-double: cannot read seed {path}: {e}");
@@ -82,7 +92,12 @@ async fn main() -> ExitCode {
     if let Some(l) = admin_login {
         match &mut admin {
             Some(a) => a.login = l,
-            None => admin = Some(AdminSeed { login: l, ..AdminSeed::default() }),
+            None => {
+                admin = Some(AdminSeed {
+                    login: l,
+                    ..AdminSeed::default()
+                })
+            }
         }
     }
     users.extend(file.users);
@@ -94,10 +109,28 @@ async fn main() -> ExitCode {
         }
         _ => ForgeConfig::Seeded(file.forge),
     };
-    let kind = if matches!(forge, ForgeConfig::Gitea { .. }) { "gitea" } else { "seeded" };
-    match Double::start(Config { admin, admin_token, users, forge }, &listen).await {
+    let kind = if matches!(forge, ForgeConfig::Gitea { .. }) {
+        "gitea"
+    } else {
+        "seeded"
+    };
+    match Double::start(
+        Config {
+            admin,
+            admin_token,
+            users,
+            forge,
+        },
+        &listen,
+    )
+    .await
+    {
         Ok(d) => {
-            tracing::info!("woodpecker-double listening on {} (forge: {kind}; control API: {}/__double/)", d.url(), d.url());
+            tracing::info!(
+                "woodpecker-double listening on {} (forge: {kind}; control API: {}/__double/)",
+                d.url(),
+                d.url()
+            );
             let _ = tokio::signal::ctrl_c().await;
             ExitCode::SUCCESS
         }

@@ -137,11 +137,20 @@ impl Repo {
         put("allow_pr", json!(self.allow_pr));
         put("approval_allowed_users", json!(self.approval_allowed_users));
         put("avatar_url", json!(self.avatar_url));
-        put("cancel_previous_pipeline_events", json!(self.cancel_previous_pipeline_events));
+        put(
+            "cancel_previous_pipeline_events",
+            json!(self.cancel_previous_pipeline_events),
+        );
         put("clone_url", json!(self.clone_url));
         put("clone_url_ssh", json!(self.clone_url_ssh));
-        put("config_extension_endpoint", json!(self.config_extension_endpoint));
-        put("config_extension_exclusive", json!(self.config_extension_exclusive));
+        put(
+            "config_extension_endpoint",
+            json!(self.config_extension_endpoint),
+        );
+        put(
+            "config_extension_exclusive",
+            json!(self.config_extension_exclusive),
+        );
         put("config_extension_netrc", json!(self.config_extension_netrc));
         put("config_file", json!(self.config_file));
         put("default_branch", json!(self.default_branch));
@@ -158,10 +167,19 @@ impl Repo {
         put("owner", json!(self.owner));
         put("pr_enabled", json!(self.pr_enabled));
         put("private", json!(self.private));
-        put("registry_extension_endpoint", json!(self.registry_extension_endpoint));
-        put("registry_extension_netrc", json!(self.registry_extension_netrc));
+        put(
+            "registry_extension_endpoint",
+            json!(self.registry_extension_endpoint),
+        );
+        put(
+            "registry_extension_netrc",
+            json!(self.registry_extension_netrc),
+        );
         put("require_approval", json!(self.require_approval));
-        put("secret_extension_endpoint", json!(self.secret_extension_endpoint));
+        put(
+            "secret_extension_endpoint",
+            json!(self.secret_extension_endpoint),
+        );
         put("secret_extension_netrc", json!(self.secret_extension_netrc));
         if self.timeout != 0 {
             put("timeout", json!(self.timeout));

@@ -8,7 +8,15 @@ use jiff::{Timestamp, ToSpan};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Schedule {
-    Spec { minute: u64, hour: u64, dom: u64, month: u64, dow: u64, dom_star: bool, dow_star: bool },
+    Spec {
+        minute: u64,
+        hour: u64,
+        dom: u64,
+        month: u64,
+        dow: u64,
+        dom_star: bool,
+        dow_star: bool,
+    },
     Every(i64),
 }
 
@@ -20,9 +28,21 @@ struct Bounds {
     names: &'static [(&'static str, u32)],
 }
 
-const MINUTE: Bounds = Bounds { min: 0, max: 59, names: &[] };
-const HOUR: Bounds = Bounds { min: 0, max: 23, names: &[] };
-const DOM: Bounds = Bounds { min: 1, max: 31, names: &[] };
+const MINUTE: Bounds = Bounds {
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Bounds = Bounds {
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Bounds = Bounds {
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTH: Bounds = Bounds {
     min: 1,
     max: 12,
@@ -44,23 +64,44 @@ const MONTH: Bounds = Bounds {
 const DOW: Bounds = Bounds {
     min: 0,
     max: 6,
-    names: &[("sun", 0), ("mon", 1), ("tue", 2), ("wed", 3), ("thu", 4), ("fri", 5), ("sat", 6)],
+    names: &[
+        ("sun", 0),
+        ("mon", 1),
+        ("tue", 2),
+        ("wed", 3),
+        ("thu", 4),
+        ("fri", 5),
+        ("sat", 6),
+    ],
 };
 
 /// Go's `strconv.Atoi` plus robfig's negative check.
 fn must_parse_int(expr: &str) -> Result<u32, String> {
     let n: i64 = expr.parse().map_err(|_| {
-        let why = if expr.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) && !expr.is_empty() {
+        let why = if expr
+            .trim_start_matches(['-', '+'])
+            .chars()
+            .all(|c| c.is_ascii_digit())
+            && !expr.is_empty()
+        {
             "value out of range"
         } else {
             "invalid syntax"
         };
-        format!("failed to parse int from {expr}: strconv.Atoi: parsing {}: {why}", go_quote(expr))
+        format!(
+            "failed to parse int from {expr}: strconv.Atoi: parsing {}: {why}",
+            go_quote(expr)
+        )
     })?;
     if n < 0 {
         return Err(format!("negative number ({n}) not allowed: {expr}"));
     }
-    u32::try_from(n).map_err(|_| format!("failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range", go_quote(expr)))
+    u32::try_from(n).map_err(|_| {
+        format!(
+            "failed to parse int from {expr}: strconv.Atoi: parsing {}: value out of range",
+            go_quote(expr)
+        )
+    })
 }
 
 fn parse_int_or_name(expr: &str, b: &Bounds) -> Result<u32, String> {
@@ -104,13 +145,21 @@ fn get_range(expr: &str, b: &Bounds) -> Result<u64, String> {
         _ => return Err(format!("too many slashes: {expr}")),
     };
     if start < b.min {
-        return Err(format!("beginning of range ({start}) below minimum ({}): {expr}", b.min));
+        return Err(format!(
+            "beginning of range ({start}) below minimum ({}): {expr}",
+            b.min
+        ));
     }
     if end > b.max {
-        return Err(format!("end of range ({end}) above maximum ({}): {expr}", b.max));
+        return Err(format!(
+            "end of range ({end}) above maximum ({}): {expr}",
+            b.max
+        ));
     }
     if start > end {
-        return Err(format!("beginning of range ({start}) beyond end of range ({end}): {expr}"));
+        return Err(format!(
+            "beginning of range ({start}) beyond end of range ({end}): {expr}"
+        ));
     }
     if step == 0 {
         return Err(format!("step of range should be a positive number: {expr}"));
@@ -151,14 +200,18 @@ fn parse_go_duration(s: &str) -> Result<f64, String> {
     }
     let mut total = 0.0f64;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let num = &rest[..num_end];
         if num.is_empty() || num == "." {
             return Err(err());
         }
         let n: f64 = num.parse().map_err(|_| err())?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let secs = match unit {
@@ -169,7 +222,13 @@ fn parse_go_duration(s: &str) -> Result<f64, String> {
             "m" => 60.0,
             "h" => 3600.0,
             "" => return Err(format!("time: missing unit in duration {}", go_quote(s))),
-            u => return Err(format!("time: unknown unit {} in duration {}", go_quote(u), go_quote(s))),
+            u => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    go_quote(u),
+                    go_quote(s)
+                ))
+            }
         };
         total += n * secs;
     }
@@ -191,7 +250,8 @@ pub fn parse(spec: &str) -> Result<Schedule, String> {
             "@hourly" => "0 * * * *",
             _ => {
                 if let Some(d) = spec.strip_prefix("@every ") {
-                    let secs = parse_go_duration(d).map_err(|e| format!("failed to parse duration {spec}: {e}"))?;
+                    let secs = parse_go_duration(d)
+                        .map_err(|e| format!("failed to parse duration {spec}: {e}"))?;
                     let secs = (secs.floor() as i64).max(1);
                     return Ok(Schedule::Every(secs));
                 }
@@ -202,7 +262,11 @@ pub fn parse(spec: &str) -> Result<Schedule, String> {
     }
     let fields: Vec<&str> = spec.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!("expected exactly 5 fields, found {}: [{}]", fields.len(), fields.join(" ")));
+        return Err(format!(
+            "expected exactly 5 fields, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        ));
     }
     let minute = get_field(fields[0], &MINUTE)?;
     let hour = get_field(fields[1], &HOUR)?;
@@ -245,8 +309,18 @@ fn has(bits: u64, i: i8) -> bool {
 pub fn next(s: &Schedule, tz: &TimeZone, now: i64) -> i64 {
     match s {
         Schedule::Every(d) => now + d,
-        Schedule::Spec { minute, hour, dom, month, dow, dom_star, dow_star } => {
-            let Ok(ts) = Timestamp::from_second(now) else { return 0 };
+        Schedule::Spec {
+            minute,
+            hour,
+            dom,
+            month,
+            dow,
+            dom_star,
+            dow_star,
+        } => {
+            let Ok(ts) = Timestamp::from_second(now) else {
+                return 0;
+            };
             let local = tz.to_datetime(ts);
             let mut t: DateTime = local
                 .with()
@@ -270,7 +344,13 @@ pub fn next(s: &Schedule, tz: &TimeZone, now: i64) -> i64 {
             while t.year() <= limit && guard < 100_000 {
                 guard += 1;
                 if !has(*month, t.month()) {
-                    let first = t.first_of_month().with().hour(0).minute(0).build().unwrap_or(t);
+                    let first = t
+                        .first_of_month()
+                        .with()
+                        .hour(0)
+                        .minute(0)
+                        .build()
+                        .unwrap_or(t);
                     t = first.checked_add(1.month()).unwrap_or(t);
                     continue;
                 }
@@ -288,7 +368,11 @@ pub fn next(s: &Schedule, tz: &TimeZone, now: i64) -> i64 {
                     t = t.checked_add(1.minute()).unwrap_or(t);
                     continue;
                 }
-                return tz.to_ambiguous_zoned(t).compatible().map(|z| z.timestamp().as_second()).unwrap_or(0);
+                return tz
+                    .to_ambiguous_zoned(t)
+                    .compatible()
+                    .map(|z| z.timestamp().as_second())
+                    .unwrap_or(0);
             }
             0
         }
@@ -309,7 +393,9 @@ pub fn go_quote(s: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -345,9 +431,18 @@ mod tests {
 
     #[test]
     fn errors_match_robfig() {
-        assert_eq!(parse("not a schedule").unwrap_err(), "expected exactly 5 fields, found 3: [not a schedule]");
-        assert_eq!(parse("61 * * * *").unwrap_err(), "end of range (61) above maximum (59): 61");
-        assert_eq!(parse("@bogus").unwrap_err(), "unrecognized descriptor: @bogus");
+        assert_eq!(
+            parse("not a schedule").unwrap_err(),
+            "expected exactly 5 fields, found 3: [not a schedule]"
+        );
+        assert_eq!(
+            parse("61 * * * *").unwrap_err(),
+            "end of range (61) above maximum (59): 61"
+        );
+        assert_eq!(
+            parse("@bogus").unwrap_err(),
+            "unrecognized descriptor: @bogus"
+        );
         assert!(parse("*/5 1-3 * jan-mar mon,fri").is_ok());
         assert_eq!(parse("@every 6h").unwrap(), Schedule::Every(21600));
     }
@@ -356,9 +451,18 @@ mod tests {
     fn next_in_zone() {
         let tz = load_location("Europe/London").unwrap();
         // 2026-11-29 10:24:41 UTC -> 2026-11-30 03:00 London (= UTC in winter).
-        assert_eq!(next(&parse("0 3 * * *").unwrap(), &tz, 1795947881), 1796007600);
-        assert_eq!(next(&parse("@every 6h").unwrap(), &tz, 1795947881), 1795969481);
-        assert_eq!(load_location("Mars/Olympus").unwrap_err(), "unknown time zone Mars/Olympus");
+        assert_eq!(
+            next(&parse("0 3 * * *").unwrap(), &tz, 1795947881),
+            1796007600
+        );
+        assert_eq!(
+            next(&parse("@every 6h").unwrap(), &tz, 1795947881),
+            1795969481
+        );
+        assert_eq!(
+            load_location("Mars/Olympus").unwrap_err(),
+            "unknown time zone Mars/Olympus"
+        );
     }
 
     #[test]

@@ -16,8 +16,7 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 const NOT_AUTHORIZED: &str = "User not authorized";
 const DUPLICATE: &str = "on insert duplicate based on constraints was detected";
 /// The image pattern Woodpecker checks secret images against (quoted in its error text).
-const GO_IMAGE_PATTERN: &str =
-    r"^([\w\d\-_\.]+(:\d+)?/)?([\w\d\-_\.][\w\d\-_\.\/]*/)?([\w\d\-_\.]+)(:[\w\d\-_]+)?(@sha256:[a-f\d]{64})?$";
+const GO_IMAGE_PATTERN: &str = r"^([\w\d\-_\.]+(:\d+)?/)?([\w\d\-_\.][\w\d\-_\.\/]*/)?([\w\d\-_\.]+)(:[\w\d\-_]+)?(@sha256:[a-f\d]{64})?$";
 /// The same pattern with Go's ASCII-only `\w` / `\d`.
 const IMAGE_PATTERN: &str = r"^([A-Za-z0-9_.\-]+(:[0-9]+)?/)?([A-Za-z0-9_.\-][A-Za-z0-9_./\-]*/)?([A-Za-z0-9_.\-]+)(:[A-Za-z0-9_\-]+)?(@sha256:[a-f0-9]{64})?$";
 const SECRET_EVENTS: &[&str] = &[
@@ -42,13 +41,25 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(status: u16, v: &Value) -> Resp {
-        Resp { status, content_type: Some(JSON), body: serde_json::to_vec(v).unwrap_or_default() }
+        Resp {
+            status,
+            content_type: Some(JSON),
+            body: serde_json::to_vec(v).unwrap_or_default(),
+        }
     }
     pub fn text(status: u16, s: &str) -> Resp {
-        Resp { status, content_type: Some(TEXT), body: s.as_bytes().to_vec() }
+        Resp {
+            status,
+            content_type: Some(TEXT),
+            body: s.as_bytes().to_vec(),
+        }
     }
     pub fn empty(status: u16) -> Resp {
-        Resp { status, content_type: None, body: Vec::new() }
+        Resp {
+            status,
+            content_type: None,
+            body: Vec::new(),
+        }
     }
 }
 
@@ -65,7 +76,10 @@ pub struct Req {
 
 impl Req {
     pub fn q(&self, k: &str) -> Option<&str> {
-        self.query.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
     }
 
     fn json_body(&self) -> Result<Value, Resp> {
@@ -79,14 +93,27 @@ impl Req {
 
     /// `page` and `perPage` (at most 50).
     fn page(&self) -> (usize, usize) {
-        let page = self.q("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p > 0).unwrap_or(1);
-        let per = self.q("perPage").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p > 0).unwrap_or(50).min(50);
+        let page = self
+            .q("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(1);
+        let per = self
+            .q("perPage")
+            .and_then(|p| p.parse::<usize>().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(50)
+            .min(50);
         (page, per)
     }
 
     fn paged<T: Clone>(&self, all: &[T]) -> Vec<T> {
         let (page, per) = self.page();
-        all.iter().skip((page - 1) * per).take(per).cloned().collect()
+        all.iter()
+            .skip((page - 1) * per)
+            .take(per)
+            .cloned()
+            .collect()
     }
 }
 
@@ -97,7 +124,8 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 3;
@@ -141,7 +169,11 @@ fn opt_list(v: &Value, k: &str) -> Result<Option<Vec<String>>, Resp> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).ok_or_else(|| Resp::empty(400)))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Resp::empty(400))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(_) => Err(Resp::empty(400)),
@@ -193,11 +225,15 @@ impl State {
     }
 
     fn user_by_login(&self, login: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.login.eq_ignore_ascii_case(login))
+        self.users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
     }
 
     pub fn find_user_mut(&mut self, login: &str) -> Option<&mut User> {
-        self.users.iter_mut().find(|u| u.login.eq_ignore_ascii_case(login))
+        self.users
+            .iter_mut()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
     }
 
     fn org_by_name(&self, name: &str) -> Option<&Org> {
@@ -211,26 +247,34 @@ impl State {
         }
         let is_user = self.user_by_login(owner).is_some();
         let id = next(&mut self.seq.org);
-        self.orgs.push(Org { id, name: owner.to_string(), is_user });
+        self.orgs.push(Org {
+            id,
+            name: owner.to_string(),
+            is_user,
+        });
         id
     }
 
-    /// Creates a user with its own org; `Err` on a duplicate login.
-    pub fn create_user(&mut self, mut u: User) -> Result<User, ()> {
+    /// Creates a user with its own org; `None` on a duplicate login.
+    pub fn create_user(&mut self, mut u: User) -> Option<User> {
         if self.user_by_login(&u.login).is_some() {
-            return Err(());
+            return None;
         }
         u.id = next(&mut self.seq.user);
         u.org_id = match self.org_by_name(&u.login) {
             Some(o) => o.id,
             None => {
                 let id = next(&mut self.seq.org);
-                self.orgs.push(Org { id, name: u.login.clone(), is_user: true });
+                self.orgs.push(Org {
+                    id,
+                    name: u.login.clone(),
+                    is_user: true,
+                });
                 id
             }
         };
         self.users.push(u.clone());
-        Ok(u)
+        Some(u)
     }
 
     pub fn add_token(&mut self, token: &str, user_id: i64) {
@@ -255,14 +299,22 @@ pub fn new_token() -> String {
     let mut s = String::from("wpd_");
     for _ in 0..4 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
         s.push_str(&format!("{:016x}", h.finish()));
     }
     s
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Where a secret or registry lives; decides the error texts.
@@ -308,7 +360,9 @@ fn validate_secret(s: &Secret, image_re: &Regex) -> Result<(), String> {
     }
     for i in s.images.iter().flatten() {
         if !image_re.is_match(i) {
-            return Err(format!("invalid secret image: image '{i}' do not match regexp '{GO_IMAGE_PATTERN}'"));
+            return Err(format!(
+                "invalid secret image: image '{i}' do not match regexp '{GO_IMAGE_PATTERN}'"
+            ));
         }
     }
     Ok(())
@@ -335,7 +389,8 @@ fn validate_cron(c: &Cron) -> Result<(schedule::Schedule, jiff::tz::TimeZone), S
         return Err("schedule is required".into());
     }
     let s = schedule::parse(&c.schedule).map_err(|e| format!("can't parse schedule: {e}"))?;
-    let tz = schedule::load_location(&c.timezone).map_err(|e| format!("can't parse timezone: {e}"))?;
+    let tz =
+        schedule::load_location(&c.timezone).map_err(|e| format!("can't parse timezone: {e}"))?;
     Ok((s, tz))
 }
 
@@ -352,7 +407,11 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl App {
     pub fn new(state: State, forge: Forge) -> App {
-        App { state: Mutex::new(state), forge, image_re: Regex::new(IMAGE_PATTERN).expect("image regex") }
+        App {
+            state: Mutex::new(state),
+            forge,
+            image_re: Regex::new(IMAGE_PATTERN).expect("image regex"),
+        }
     }
 
     pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -360,11 +419,14 @@ impl App {
     }
 
     fn user(&self, req: &Req) -> Option<User> {
-        req.token.as_deref().and_then(|t| lock(&self.state).user_by_token(t))
+        req.token
+            .as_deref()
+            .and_then(|t| lock(&self.state).user_by_token(t))
     }
 
     fn must_user(&self, req: &Req) -> Result<User, Resp> {
-        self.user(req).ok_or_else(|| Resp::text(401, NOT_AUTHORIZED))
+        self.user(req)
+            .ok_or_else(|| Resp::text(401, NOT_AUTHORIZED))
     }
 
     fn must_admin(&self, req: &Req) -> Result<User, Resp> {
@@ -380,9 +442,10 @@ impl App {
         let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
         let m = req.method.as_str();
         let r = match (m, segs.as_slice()) {
-            ("GET", ["version"]) => {
-                Ok(Resp::json(200, &json!({"source": "https://github.com/woodpecker-ci/woodpecker", "version": "3.17.0"})))
-            }
+            ("GET", ["version"]) => Ok(Resp::json(
+                200,
+                &json!({"source": "https://github.com/woodpecker-ci/woodpecker", "version": "3.17.0"}),
+            )),
             ("GET" | "HEAD", ["healthz"]) => Ok(Resp::empty(204)),
             (_, ["__double", rest @ ..]) => crate::control::handle(self, &req, rest).await,
             (_, ["api", rest @ ..]) => self.api(&req, m, rest).await,
@@ -403,15 +466,22 @@ impl App {
                 self.must_admin(req)?;
                 let active_only = req.q("active").is_some_and(|a| a == "true" || a == "1");
                 let st = lock(&self.state);
-                let mut v: Vec<&Repo> = st.repos.iter().filter(|r| !active_only || r.active).collect();
-                v.sort_by(|a, b| a.full_name.to_lowercase().cmp(&b.full_name.to_lowercase()));
+                let mut v: Vec<&Repo> = st
+                    .repos
+                    .iter()
+                    .filter(|r| !active_only || r.active)
+                    .collect();
+                v.sort_by_key(|r| r.full_name.to_lowercase());
                 let all: Vec<Value> = v.iter().map(|r| r.json()).collect();
                 Ok(Resp::json(200, &Value::Array(req.paged(&all))))
             }
             ("POST", ["repos"]) => self.activate(req).await,
             (_, ["repos", "lookup", name @ ..]) if !name.is_empty() => {
                 let full = name.join("/");
-                let repo = lock(&self.state).repo_by_name(&full).cloned().ok_or_else(|| Resp::empty(404))?;
+                let repo = lock(&self.state)
+                    .repo_by_name(&full)
+                    .cloned()
+                    .ok_or_else(|| Resp::empty(404))?;
                 let (user, perm) = self.perm(req, &repo).await;
                 need(perm.pull, &user)?;
                 if m != "GET" {
@@ -457,24 +527,39 @@ impl App {
         let user = self.must_user(req)?;
         let all = req.q("all").is_some_and(|a| a == "true" || a == "1");
         if all {
-            let forge = self.forge.repos(&user.login).await.map_err(|_| Resp::empty(500))?;
+            let forge = self
+                .forge
+                .repos(&user.login)
+                .await
+                .map_err(|_| Resp::empty(500))?;
             let st = lock(&self.state);
             let out: Vec<Value> = forge
                 .iter()
                 .filter(|f| f.perm.push)
-                .map(|f| match st.repos.iter().find(|r| r.forge_remote_id == f.forge_remote_id) {
-                    Some(r) => {
-                        let mut r = r.clone();
-                        r.update_from_forge(f);
-                        r.json()
+                .map(|f| {
+                    match st
+                        .repos
+                        .iter()
+                        .find(|r| r.forge_remote_id == f.forge_remote_id)
+                    {
+                        Some(r) => {
+                            let mut r = r.clone();
+                            r.update_from_forge(f);
+                            r.json()
+                        }
+                        None => Repo::from_forge(f).json(),
                     }
-                    None => Repo::from_forge(f).json(),
                 })
                 .collect();
             return Ok(Resp::json(200, &Value::Array(out)));
         }
-        let mut repos: Vec<Repo> = lock(&self.state).repos.iter().filter(|r| r.active).cloned().collect();
-        repos.sort_by(|a, b| a.full_name.to_lowercase().cmp(&b.full_name.to_lowercase()));
+        let mut repos: Vec<Repo> = lock(&self.state)
+            .repos
+            .iter()
+            .filter(|r| r.active)
+            .cloned()
+            .collect();
+        repos.sort_by_key(|r| r.full_name.to_lowercase());
         let mut out = Vec::new();
         for r in repos {
             let visible = user.admin
@@ -500,7 +585,11 @@ impl App {
         }
         let mut st = lock(&self.state);
         let org_id = st.org_for_owner(&forge.owner);
-        if let Some(r) = st.repos.iter_mut().find(|r| r.forge_remote_id == forge.forge_remote_id) {
+        if let Some(r) = st
+            .repos
+            .iter_mut()
+            .find(|r| r.forge_remote_id == forge.forge_remote_id)
+        {
             if r.active {
                 return Err(Resp::text(409, "Repository is already active."));
             }
@@ -524,7 +613,12 @@ impl App {
 
     async fn repo_routes(&self, req: &Req, m: &str, id: &str, rest: &[&str]) -> R {
         let id: i64 = id.parse().map_err(|_| Resp::empty(400))?;
-        let repo = lock(&self.state).repos.iter().find(|r| r.id == id).cloned().ok_or_else(|| Resp::empty(404))?;
+        let repo = lock(&self.state)
+            .repos
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .ok_or_else(|| Resp::empty(404))?;
         let (user, perm) = self.perm(req, &repo).await;
         match (m, rest) {
             ("GET", []) => {
@@ -571,7 +665,10 @@ impl App {
             ("GET", ["permissions"]) => {
                 need(perm.pull, &user)?;
                 let uid = user.as_ref().map(|u| u.id).unwrap_or(0);
-                let t = *lock(&self.state).perm_synced.entry((uid, id)).or_insert_with(now);
+                let t = *lock(&self.state)
+                    .perm_synced
+                    .entry((uid, id))
+                    .or_insert_with(now);
                 Ok(Resp::json(
                     200,
                     &json!({"admin": perm.admin, "created": t, "pull": perm.pull, "push": perm.push, "synced": t, "updated": t}),
@@ -592,21 +689,34 @@ impl App {
             ("GET", ["pipelines"]) => {
                 need(perm.pull, &user)?;
                 let st = lock(&self.state);
-                let mut v: Vec<&Pipeline> = st.pipelines.iter().filter(|p| p.repo_id == id).collect();
-                v.sort_by(|a, b| b.number.cmp(&a.number));
+                let mut v: Vec<&Pipeline> =
+                    st.pipelines.iter().filter(|p| p.repo_id == id).collect();
+                v.sort_by_key(|p| std::cmp::Reverse(p.number));
                 let all: Vec<Value> = v.iter().map(|p| p.json()).collect();
                 Ok(Resp::json(200, &Value::Array(req.paged(&all))))
             }
             ("POST", ["pipelines"]) => {
                 need(perm.push, &user)?;
                 let body = req.json_body()?;
-                let branch = opt_str(&body, "branch")?.filter(|b| !b.is_empty()).unwrap_or(repo.default_branch.clone());
+                let branch = opt_str(&body, "branch")?
+                    .filter(|b| !b.is_empty())
+                    .unwrap_or(repo.default_branch.clone());
                 let variables = opt_map(&body, "variables")?.unwrap_or_default();
-                match self.forge.branch(&repo.forge_remote_id, &repo.full_name, &branch, &repo.config_file).await {
+                match self
+                    .forge
+                    .branch(
+                        &repo.forge_remote_id,
+                        &repo.full_name,
+                        &branch,
+                        &repo.config_file,
+                    )
+                    .await
+                {
                     Ok(Branch::NoPipelineFile) => Ok(Resp::empty(204)),
                     Ok(Branch::HasPipelineFile) => {
                         let mut st = lock(&self.state);
-                        let number = st.pipelines.iter().filter(|p| p.repo_id == id).count() as i64 + 1;
+                        let number =
+                            st.pipelines.iter().filter(|p| p.repo_id == id).count() as i64 + 1;
                         let p = Pipeline {
                             id: next(&mut st.seq.pipeline),
                             repo_id: id,
@@ -639,15 +749,26 @@ impl App {
         let netrc = opt_list(&b, "netrc_trusted")?;
         let trusted = match b.get("trusted") {
             None | Some(Value::Null) => None,
-            Some(t @ Value::Object(_)) => {
-                Some((opt_bool(t, "network")?, opt_bool(t, "security")?, opt_bool(t, "volumes")?))
-            }
+            Some(t @ Value::Object(_)) => Some((
+                opt_bool(t, "network")?,
+                opt_bool(t, "security")?,
+                opt_bool(t, "volumes")?,
+            )),
             Some(_) => return Err(Resp::empty(400)),
         };
-        let ext_s = ["config_extension_endpoint", "registry_extension_endpoint", "secret_extension_endpoint"]
-            .map(|k| opt_str(&b, k));
-        let ext_b = ["config_extension_exclusive", "config_extension_netrc", "registry_extension_netrc", "secret_extension_netrc"]
-            .map(|k| opt_bool(&b, k));
+        let ext_s = [
+            "config_extension_endpoint",
+            "registry_extension_endpoint",
+            "secret_extension_endpoint",
+        ]
+        .map(|k| opt_str(&b, k));
+        let ext_b = [
+            "config_extension_exclusive",
+            "config_extension_netrc",
+            "registry_extension_netrc",
+            "secret_extension_netrc",
+        ]
+        .map(|k| opt_bool(&b, k));
         if let Some(ra) = &require_approval {
             if !["none", "forks", "pull_requests", "all_events"].contains(&ra.as_str()) {
                 return Err(Resp::text(400, "Invalid require-approval setting"));
@@ -729,7 +850,11 @@ impl App {
                 Ok(Resp::json(200, &Value::Array(page)))
             }
             ("GET", [name]) => {
-                let s = st.secrets.iter().find(|s| here(s) && s.name == *name).ok_or_else(|| Resp::empty(404))?;
+                let s = st
+                    .secrets
+                    .iter()
+                    .find(|s| here(s) && s.name == *name)
+                    .ok_or_else(|| Resp::empty(404))?;
                 Ok(Resp::json(200, &s.json()))
             }
             ("POST", []) => {
@@ -747,21 +872,35 @@ impl App {
                     note: opt_str(&b, "note")?.unwrap_or_default(),
                 };
                 if let Err(e) = validate_secret(&s, &self.image_re) {
-                    return Err(Resp::text(422, &format!("Error inserting {}. {e}", scope.label("secret"))));
+                    return Err(Resp::text(
+                        422,
+                        &format!("Error inserting {}. {e}", scope.label("secret")),
+                    ));
                 }
                 if st.secrets.iter().any(|x| here(x) && x.name == s.name) {
                     return Err(Resp::text(
                         500,
-                        &format!("Error inserting {} {}. {DUPLICATE}", scope.label("secret"), go_quote(&s.name)),
+                        &format!(
+                            "Error inserting {} {}. {DUPLICATE}",
+                            scope.label("secret"),
+                            go_quote(&s.name)
+                        ),
                     ));
                 }
-                let s = Secret { id: next(&mut st.seq.secret), ..s };
+                let s = Secret {
+                    id: next(&mut st.seq.secret),
+                    ..s
+                };
                 st.secrets.push(s.clone());
                 Ok(Resp::json(200, &s.json()))
             }
             ("PATCH", [name]) => {
                 let b = req.json_body()?;
-                let idx = st.secrets.iter().position(|s| here(s) && s.name == *name).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .secrets
+                    .iter()
+                    .position(|s| here(s) && s.name == *name)
+                    .ok_or_else(|| Resp::empty(404))?;
                 let mut s = st.secrets[idx].clone();
                 if let Some(v) = opt_str(&b, "value")?.filter(|v| !v.is_empty()) {
                     s.value = v;
@@ -777,13 +916,20 @@ impl App {
                     s.note = n;
                 }
                 if let Err(e) = validate_secret(&s, &self.image_re) {
-                    return Err(Resp::text(400, &format!("Error updating {}. {e}", scope.label("secret"))));
+                    return Err(Resp::text(
+                        400,
+                        &format!("Error updating {}. {e}", scope.label("secret")),
+                    ));
                 }
                 st.secrets[idx] = s.clone();
                 Ok(Resp::json(200, &s.json()))
             }
             ("DELETE", [name]) => {
-                let idx = st.secrets.iter().position(|s| here(s) && s.name == *name).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .secrets
+                    .iter()
+                    .position(|s| here(s) && s.name == *name)
+                    .ok_or_else(|| Resp::empty(404))?;
                 st.secrets.remove(idx);
                 Ok(Resp::empty(204))
             }
@@ -817,7 +963,11 @@ impl App {
                 Ok(Resp::json(200, &Value::Array(page)))
             }
             ("GET", [addr]) => {
-                let s = st.registries.iter().find(|s| here(s) && s.address == *addr).ok_or_else(|| Resp::empty(404))?;
+                let s = st
+                    .registries
+                    .iter()
+                    .find(|s| here(s) && s.address == *addr)
+                    .ok_or_else(|| Resp::empty(404))?;
                 Ok(Resp::json(200, &s.json()))
             }
             ("POST", []) => {
@@ -831,15 +981,29 @@ impl App {
                     password: opt_str(&b, "password")?.unwrap_or_default(),
                 };
                 if let Err(e) = validate_registry(&r) {
-                    return Err(Resp::text(400, &format!("Error inserting {}. {e}", scope.label("registry"))));
-                }
-                if st.registries.iter().any(|x| here(x) && x.address == r.address) {
                     return Err(Resp::text(
-                        500,
-                        &format!("Error inserting {} {}. {DUPLICATE}", scope.label("registry"), go_quote(&r.address)),
+                        400,
+                        &format!("Error inserting {}. {e}", scope.label("registry")),
                     ));
                 }
-                let stored = Registry { id: next(&mut st.seq.registry), ..r.clone() };
+                if st
+                    .registries
+                    .iter()
+                    .any(|x| here(x) && x.address == r.address)
+                {
+                    return Err(Resp::text(
+                        500,
+                        &format!(
+                            "Error inserting {} {}. {DUPLICATE}",
+                            scope.label("registry"),
+                            go_quote(&r.address)
+                        ),
+                    ));
+                }
+                let stored = Registry {
+                    id: next(&mut st.seq.registry),
+                    ..r.clone()
+                };
                 st.registries.push(stored.clone());
                 if is_repo {
                     // Woodpecker answers with the posted copy: id 0 and repo_id 0.
@@ -849,8 +1013,11 @@ impl App {
             }
             ("PATCH", [addr]) => {
                 let b = req.json_body()?;
-                let idx =
-                    st.registries.iter().position(|s| here(s) && s.address == *addr).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .registries
+                    .iter()
+                    .position(|s| here(s) && s.address == *addr)
+                    .ok_or_else(|| Resp::empty(404))?;
                 let mut r = st.registries[idx].clone();
                 if let Some(u) = opt_str(&b, "username")?.filter(|v| !v.is_empty()) {
                     r.username = u;
@@ -859,7 +1026,10 @@ impl App {
                     r.password = p;
                 }
                 if let Err(e) = validate_registry(&r) {
-                    return Err(Resp::text(400, &format!("Error updating {}. {e}", scope.label("registry"))));
+                    return Err(Resp::text(
+                        400,
+                        &format!("Error updating {}. {e}", scope.label("registry")),
+                    ));
                 }
                 st.registries[idx] = r.clone();
                 if is_repo {
@@ -869,8 +1039,11 @@ impl App {
                 Ok(Resp::json(200, &r.json()))
             }
             ("DELETE", [addr]) => {
-                let idx =
-                    st.registries.iter().position(|s| here(s) && s.address == *addr).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .registries
+                    .iter()
+                    .position(|s| here(s) && s.address == *addr)
+                    .ok_or_else(|| Resp::empty(404))?;
                 st.registries.remove(idx);
                 Ok(Resp::empty(204))
             }
@@ -894,7 +1067,11 @@ impl App {
             }
             ("GET", [id]) => {
                 let id = cron_id(id)?;
-                let c = st.crons.iter().find(|c| c.repo_id == repo_id && c.id == id).ok_or_else(|| Resp::empty(404))?;
+                let c = st
+                    .crons
+                    .iter()
+                    .find(|c| c.repo_id == repo_id && c.id == id)
+                    .ok_or_else(|| Resp::empty(404))?;
                 Ok(Resp::json(200, &c.json()))
             }
             ("POST", []) => {
@@ -912,10 +1089,18 @@ impl App {
                     created: now(),
                     next_exec: 0,
                 };
-                let (s, tz) = validate_cron(&c)
-                    .map_err(|e| Resp::text(422, &format!("Error inserting cron. validate failed: {e}")))?;
-                if st.crons.iter().any(|x| x.repo_id == repo_id && x.name == c.name) {
-                    return Err(Resp::text(409, "cron with this exists for this repo already"));
+                let (s, tz) = validate_cron(&c).map_err(|e| {
+                    Resp::text(422, &format!("Error inserting cron. validate failed: {e}"))
+                })?;
+                if st
+                    .crons
+                    .iter()
+                    .any(|x| x.repo_id == repo_id && x.name == c.name)
+                {
+                    return Err(Resp::text(
+                        409,
+                        "cron with this exists for this repo already",
+                    ));
                 }
                 c.next_exec = schedule::next(&s, &tz, c.created);
                 c.id = next(&mut st.seq.cron);
@@ -925,8 +1110,11 @@ impl App {
             ("PATCH", [id]) => {
                 let id = cron_id(id)?;
                 let b = req.json_body()?;
-                let idx =
-                    st.crons.iter().position(|c| c.repo_id == repo_id && c.id == id).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .crons
+                    .iter()
+                    .position(|c| c.repo_id == repo_id && c.id == id)
+                    .ok_or_else(|| Resp::empty(404))?;
                 let mut c = st.crons[idx].clone();
                 if let Some(v) = opt_str(&b, "name")?.filter(|v| !v.is_empty()) {
                     c.name = v;
@@ -946,10 +1134,18 @@ impl App {
                 if let Some(v) = opt_bool(&b, "enabled")? {
                     c.enabled = v;
                 }
-                let (s, tz) = validate_cron(&c)
-                    .map_err(|e| Resp::text(422, &format!("Error updating cron. validate failed: {e}")))?;
-                if st.crons.iter().any(|x| x.repo_id == repo_id && x.id != id && x.name == c.name) {
-                    return Err(Resp::text(409, "cron with this exists for this repo already"));
+                let (s, tz) = validate_cron(&c).map_err(|e| {
+                    Resp::text(422, &format!("Error updating cron. validate failed: {e}"))
+                })?;
+                if st
+                    .crons
+                    .iter()
+                    .any(|x| x.repo_id == repo_id && x.id != id && x.name == c.name)
+                {
+                    return Err(Resp::text(
+                        409,
+                        "cron with this exists for this repo already",
+                    ));
                 }
                 c.next_exec = schedule::next(&s, &tz, now());
                 st.crons[idx] = c.clone();
@@ -957,8 +1153,11 @@ impl App {
             }
             ("DELETE", [id]) => {
                 let id = cron_id(id)?;
-                let idx =
-                    st.crons.iter().position(|c| c.repo_id == repo_id && c.id == id).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .crons
+                    .iter()
+                    .position(|c| c.repo_id == repo_id && c.id == id)
+                    .ok_or_else(|| Resp::empty(404))?;
                 st.crons.remove(idx);
                 Ok(Resp::empty(204))
             }
@@ -983,7 +1182,9 @@ impl App {
             ("POST", []) => {
                 let b = req.json_body()?;
                 let login = opt_str(&b, "login")?.unwrap_or_default();
-                let valid = Regex::new(r"^[A-Za-z0-9._\-]+$").map(|re| re.is_match(&login)).unwrap_or(false);
+                let valid = Regex::new(r"^[A-Za-z0-9._\-]+$")
+                    .map(|re| re.is_match(&login))
+                    .unwrap_or(false);
                 if !valid || login.len() > 250 {
                     return Err(Resp::text(400, "invalid user login"));
                 }
@@ -995,7 +1196,9 @@ impl App {
                     admin: opt_bool(&b, "admin")?.unwrap_or(false),
                     ..User::default()
                 };
-                let u = st.create_user(u).map_err(|_| Resp::text(500, DUPLICATE))?;
+                let u = st
+                    .create_user(u)
+                    .ok_or_else(|| Resp::text(500, DUPLICATE))?;
                 Ok(Resp::json(200, &u.json(false)))
             }
             ("PATCH", [login]) => {
@@ -1017,8 +1220,11 @@ impl App {
                 Ok(Resp::json(200, &v))
             }
             ("DELETE", [login]) => {
-                let idx =
-                    st.users.iter().position(|u| u.login.eq_ignore_ascii_case(login)).ok_or_else(|| Resp::empty(404))?;
+                let idx = st
+                    .users
+                    .iter()
+                    .position(|u| u.login.eq_ignore_ascii_case(login))
+                    .ok_or_else(|| Resp::empty(404))?;
                 let u = st.users.remove(idx);
                 st.tokens.retain(|_, id| *id != u.id);
                 Ok(Resp::empty(204))
@@ -1029,17 +1235,37 @@ impl App {
 
     async fn org_routes(&self, req: &Req, m: &str, id: &str, rest: &[&str]) -> R {
         let id: i64 = id.parse().map_err(|_| Resp::empty(400))?;
-        let org = lock(&self.state).orgs.iter().find(|o| o.id == id).cloned().ok_or_else(|| Resp::empty(404))?;
+        let org = lock(&self.state)
+            .orgs
+            .iter()
+            .find(|o| o.id == id)
+            .cloned()
+            .ok_or_else(|| Resp::empty(404))?;
         let user = self.must_user(req)?;
         let perm = if user.admin || (org.is_user && org.name.eq_ignore_ascii_case(&user.login)) {
-            crate::forge::OrgPerm { member: true, admin: true }
+            crate::forge::OrgPerm {
+                member: true,
+                admin: true,
+            }
         } else {
-            self.forge.org_perm(&user.login, &org.name).await.unwrap_or_default()
+            self.forge
+                .org_perm(&user.login, &org.name)
+                .await
+                .unwrap_or_default()
         };
-        let must_org_admin = || if perm.admin { Ok(()) } else { Err(Resp::text(403, "user not authorized")) };
+        let must_org_admin = || {
+            if perm.admin {
+                Ok(())
+            } else {
+                Err(Resp::text(403, "user not authorized"))
+            }
+        };
         match (m, rest) {
             ("GET", []) => Ok(Resp::json(200, &org.json())),
-            ("GET", ["permissions"]) => Ok(Resp::json(200, &json!({"admin": perm.admin, "member": perm.member}))),
+            ("GET", ["permissions"]) => Ok(Resp::json(
+                200,
+                &json!({"admin": perm.admin, "member": perm.member}),
+            )),
             (_, ["secrets", rest @ ..]) => {
                 must_org_admin()?;
                 let r = self.secrets(req, m, rest, Scope::Org(id))?;
