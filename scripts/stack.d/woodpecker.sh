@@ -1,21 +1,82 @@
 # shellcheck shell=bash
-# component woodpecker: Woodpecker CI server against the local forge (see scripts/lib.sh).
+# component woodpecker: a Woodpecker CI API for the tests (see scripts/lib.sh), one of three kinds:
 #
-# Built from the Go module proxy (go.woodpecker-ci.org/woodpecker/v3, program cmd/server) with a
-# placeholder web/dist (the module ships no built UI) and CGO for SQLite. The forge is the
-# `forgejo` component (Forgejo, or Gitea when FORGE_KIND=gitea). Admin user and personal token
-# come from a scripted OAuth login through the forge (woodpecker_login.py), so the Woodpecker
-# user row holds a real forge OAuth token and repository activation can call the forge.
+# - external: WOODPECKER_SERVER and WOODPECKER_TOKEN are already exported (a server you run):
+#   they are recorded as they are (WOODPECKER_KIND=real) and nothing is started.
+# - real: WOODPECKER_SERVER_BIN names a woodpecker-server binary (or is `build`: build it from the
+#   Go module proxy, go.woodpecker-ci.org/woodpecker/v3, program cmd/server, with a placeholder
+#   web/dist and CGO for SQLite; when the proxy refuses the module the component is skipped and
+#   .stack/env gets WOODPECKER_UNAVAILABLE). It runs against the `forgejo` component (Forgejo, or
+#   Gitea when FORGE_KIND=gitea); the admin user and token come from a scripted OAuth login
+#   through the forge (woodpecker_login.py). WOODPECKER_KIND=real.
+# - double (default): the test-only Woodpecker API double of this repository
+#   (crates/woodpecker-double, held to recordings of a real 3.17 server by its conformance test),
+#   built with cargo into the shared target dir and started against the forge: it lists the
+#   forge admin's repositories through the Gitea API. The admin is the forge admin; a second,
+#   non-admin user gets a token too. WOODPECKER_KIND=double.
 #
-# When the Go module proxy refuses the module, install says so, the component is skipped, and
-# .stack/env gets WOODPECKER_UNAVAILABLE (the reason) instead of WOODPECKER_SERVER/TOKEN.
-#
-# Exports: WOODPECKER_SERVER WOODPECKER_TOKEN (or WOODPECKER_UNAVAILABLE)
+# Exports: WOODPECKER_SERVER WOODPECKER_TOKEN WOODPECKER_KIND, WOODPECKER_TOKEN_NONADMIN (double;
+# or when exported by you), or WOODPECKER_UNAVAILABLE (real kind from the proxy, when refused).
 
 WOODPECKER_MODULE=go.woodpecker-ci.org/woodpecker/v3
 WOODPECKER_SKIP=""   # set by woodpecker_install to the reason when it cannot be had
 
 woodpecker_url() { echo "http://127.0.0.1:$WOODPECKER_PORT"; }
+
+# external | real | double. A WOODPECKER_SERVER that is our own port (a sourced .stack/env) is not external.
+woodpecker_kind() {
+  if [ -n "${WOODPECKER_SERVER:-}" ] && [ -n "${WOODPECKER_TOKEN:-}" ] && [ "$WOODPECKER_SERVER" != "$(woodpecker_url)" ]; then
+    echo external
+  elif [ -n "${WOODPECKER_SERVER_BIN:-}" ]; then
+    echo real
+  else
+    echo double
+  fi
+}
+
+WOODPECKER_DOUBLE_NONADMIN=ci-nonadmin
+woodpecker_cargo_target() { echo "${CARGO_TARGET_DIR:-$CACHE/cargo-target}"; }
+woodpecker_double_bin() { echo "$(woodpecker_cargo_target)/debug/woodpecker-double"; }
+
+# A random token kept in $STATE/woodpecker/NAME (reused across restarts).
+woodpecker_secret_file() {
+  local f="$STATE/woodpecker/$1"
+  mkdir -p "$STATE/woodpecker"
+  [ -s "$f" ] || { python3 -c 'import secrets; print("wpd_" + secrets.token_hex(24))' > "$f"; chmod 600 "$f"; }
+  cat "$f"
+}
+
+woodpecker_double_install() {
+  # Debug profile: its dependencies are the ones the tests already compiled in the shared target.
+  log "building woodpecker-double (cargo, debug, into $(woodpecker_cargo_target); cargo prints its progress)"
+  (cd "$REPO_ROOT" && CARGO_TARGET_DIR=$(woodpecker_cargo_target) cargo build --locked -p woodpecker-double --bin woodpecker-double) \
+    || die "cannot build woodpecker-double"
+  [ -x "$(woodpecker_double_bin)" ] || die "no binary at $(woodpecker_double_bin)"
+}
+
+woodpecker_double_start() {
+  [ -s "$STATE/forgejo/token" ] || die "woodpecker (double) needs the forgejo component up first (no $STATE/forgejo/token)"
+  start_bg woodpecker "$(woodpecker_double_bin)" \
+    --listen "127.0.0.1:$WOODPECKER_PORT" \
+    --admin-token "$(woodpecker_secret_file double-admin-token)" \
+    --user "$WOODPECKER_DOUBLE_NONADMIN:$(woodpecker_secret_file double-nonadmin-token)" \
+    --forge-url "$(forgejo_url)" \
+    --forge-token "$(cat "$STATE/forgejo/token")"
+}
+
+woodpecker_double_provision() {
+  local url tok non
+  url=$(woodpecker_url)
+  tok=$(woodpecker_secret_file double-admin-token)
+  non=$(woodpecker_secret_file double-nonadmin-token)
+  curl -sf -H "Authorization: Bearer $tok" "$url/api/user" | grep -q '"admin":true' \
+    || die "woodpecker-double does not take the admin token"
+  rm -f "$STATE/env.d/woodpecker.env"
+  export_env woodpecker WOODPECKER_SERVER "$url"
+  export_env woodpecker WOODPECKER_TOKEN "$tok"
+  export_env woodpecker WOODPECKER_TOKEN_NONADMIN "$non"
+  export_env woodpecker WOODPECKER_KIND double
+}
 
 # The version to build: the pin from versions.env, else the proxy's latest (resolved once, cached).
 woodpecker_resolve_version() {
@@ -32,6 +93,24 @@ woodpecker_resolve_version() {
 woodpecker_home() { echo "$CACHE/woodpecker/$1"; }
 
 woodpecker_install() {
+  case "$(woodpecker_kind)" in
+    external) log "woodpecker: using $WOODPECKER_SERVER (exported), nothing to install"; return 0 ;;
+    double) woodpecker_double_install; return 0 ;;
+  esac
+  if [ "$WOODPECKER_SERVER_BIN" != build ]; then
+    [ -x "$WOODPECKER_SERVER_BIN" ] || die "WOODPECKER_SERVER_BIN=$WOODPECKER_SERVER_BIN is not an executable"
+    log "woodpecker: real server $WOODPECKER_SERVER_BIN"; return 0
+  fi
+  woodpecker_build_from_proxy
+}
+
+# The binary of the real server: WOODPECKER_SERVER_BIN, or the one built from the Go module proxy.
+woodpecker_server_bin() {
+  if [ "$WOODPECKER_SERVER_BIN" != build ]; then echo "$WOODPECKER_SERVER_BIN"; return 0; fi
+  echo "$(woodpecker_home "$(woodpecker_resolve_version)")/bin/woodpecker-server"
+}
+
+woodpecker_build_from_proxy() {
   local ver home dir
   if ! ver=$(woodpecker_resolve_version); then
     WOODPECKER_SKIP="the Go module proxy refuses $WOODPECKER_MODULE (no version can be resolved)"
@@ -75,9 +154,12 @@ woodpecker_oauth_app() {
 }
 
 woodpecker_start() {
+  case "$(woodpecker_kind)" in
+    external) return 0 ;;
+    double) woodpecker_double_start; return 0 ;;
+  esac
   [ -z "$WOODPECKER_SKIP" ] || return 0
-  local ver home d="$STATE/woodpecker" client secret kind
-  ver=$(woodpecker_resolve_version); home=$(woodpecker_home "$ver")
+  local d="$STATE/woodpecker" client secret kind
   mkdir -p "$d"
   [ -s "$d/agent-secret" ] || { python3 -c 'import secrets; print(secrets.token_hex(32))' > "$d/agent-secret"; chmod 600 "$d/agent-secret"; }
   woodpecker_oauth_app
@@ -98,10 +180,11 @@ woodpecker_start() {
     "WOODPECKER_${kind}_URL=$(forgejo_url)" \
     "WOODPECKER_${kind}_CLIENT=$client" \
     "WOODPECKER_${kind}_SECRET=$secret" \
-    "$home/bin/woodpecker-server"
+    "$(woodpecker_server_bin)"
 }
 
 woodpecker_wait() {
+  [ "$(woodpecker_kind)" != external ] || return 0
   [ -z "$WOODPECKER_SKIP" ] || return 0
   local deadline=$(( $(date +%s) + 120 ))
   until curl -sf -o /dev/null "$(woodpecker_url)/healthz"; do
@@ -112,6 +195,16 @@ woodpecker_wait() {
 }
 
 woodpecker_provision() {
+  case "$(woodpecker_kind)" in
+    external)
+      rm -f "$STATE/env.d/woodpecker.env"
+      export_env woodpecker WOODPECKER_SERVER "$WOODPECKER_SERVER"
+      export_env woodpecker WOODPECKER_TOKEN "$WOODPECKER_TOKEN"
+      [ -z "${WOODPECKER_TOKEN_NONADMIN:-}" ] || export_env woodpecker WOODPECKER_TOKEN_NONADMIN "$WOODPECKER_TOKEN_NONADMIN"
+      export_env woodpecker WOODPECKER_KIND real
+      return 0 ;;
+    double) woodpecker_double_provision; return 0 ;;
+  esac
   if [ -n "$WOODPECKER_SKIP" ]; then
     rm -f "$STATE/env.d/woodpecker.env"
     export_env woodpecker WOODPECKER_UNAVAILABLE "$WOODPECKER_SKIP"
@@ -132,17 +225,45 @@ woodpecker_provision() {
   rm -f "$STATE/env.d/woodpecker.env"
   export_env woodpecker WOODPECKER_SERVER "$url"
   export_env woodpecker WOODPECKER_TOKEN "$tok"
+  export_env woodpecker WOODPECKER_KIND real
 }
 
 woodpecker_stop() { stop_bg woodpecker; }
 
 woodpecker_status() {
+  local kind; kind=$(woodpecker_kind)
+  if [ "$kind" = external ]; then echo "woodpecker: external server at $WOODPECKER_SERVER"; return 0; fi
   if [ -n "$WOODPECKER_SKIP" ] || grep -q WOODPECKER_UNAVAILABLE "$STATE/env.d/woodpecker.env" 2>/dev/null; then
     echo "woodpecker: unavailable (${WOODPECKER_SKIP:-see WOODPECKER_UNAVAILABLE in $STATE/env})"; return 0
   fi
   if is_running woodpecker && curl -sf -o /dev/null "$(woodpecker_url)/healthz"; then
-    echo "woodpecker: up at $(woodpecker_url)"
+    echo "woodpecker: up ($kind) at $(woodpecker_url)"
   else
     echo "woodpecker: down"; return 1
   fi
+}
+
+# Smoke test: the version, the admin token, the forge behind it, and (when there is one) a token
+# without admin rights that is refused an admin route.
+woodpecker_check() {
+  local env="$STATE/env.d/woodpecker.env" server tok non code ver
+  [ -f "$env" ] || { echo "woodpecker: not provisioned"; return 1; }
+  server=$(. "$env"; echo "${WOODPECKER_SERVER:-}")
+  tok=$(. "$env"; echo "${WOODPECKER_TOKEN:-}")
+  non=$(. "$env"; echo "${WOODPECKER_TOKEN_NONADMIN:-}")
+  if [ -z "$server" ]; then echo "woodpecker: unavailable ($(. "$env"; echo "${WOODPECKER_UNAVAILABLE:-}"))"; return 0; fi
+  ver=$(curl -sf "$server/version" | sed -n 's/.*"version":"\([^"]*\)".*/\1/p') || true
+  [ -n "$ver" ] || { echo "woodpecker: GET /version failed at $server"; return 1; }
+  curl -sf -H "Authorization: Bearer $tok" "$server/api/user" | grep -q '"admin":true' \
+    || { echo "woodpecker: the admin token is not an admin's"; return 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$server/api/user/repos?all=true")
+  [ "$code" = 200 ] || { echo "woodpecker: listing the forge repositories answered $code"; return 1; }
+  curl -sf -H "Authorization: Bearer $tok" "$server/api/user/repos?all=true" | grep -q "\"$FORGEJO_TEST_ORG/" \
+    || { echo "woodpecker: the forge repositories of $FORGEJO_TEST_ORG are not listed"; return 1; }
+  if [ -n "$non" ]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $non" \
+      -H 'Content-Type: application/json' --data '{"name":"x","value":"x","events":["push"]}' "$server/api/secrets")
+    [ "$code" = 403 ] || { echo "woodpecker: a non-admin token got $code creating a global secret (want 403)"; return 1; }
+  fi
+  echo "woodpecker: $server ($(. "$env"; echo "${WOODPECKER_KIND:-?}")) version $ver, admin token ok, forge repositories of $FORGEJO_TEST_ORG listed${non:+, non-admin token refused an admin route}"
 }
