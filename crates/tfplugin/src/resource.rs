@@ -474,7 +474,7 @@ impl<R: Resource> DynResource for Typed<R> {
         }
         // Attributes that the schema no longer has are dropped, as Terraform's own SDKs do.
         let json = prune_to_type(json, &self.ty);
-        match super::typed::json_to_value(&json, &self.ty, &mut String::new()) {
+        match super::typed::state_json_to_value(&json, &self.ty, &mut String::new()) {
             Ok(v) => Some(v),
             Err(e) => {
                 diags.error("Could not read the stored state", e.to_string());
