@@ -11,9 +11,9 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::logging::Secret;
 use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
+use tfplugin::secret::Secret;
 use tfplugin::typed::Val;
 
 pub const DEFAULT_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";

@@ -223,7 +223,7 @@ fn memo_key(owner: &str, package_type: &str, policy: &Policy) -> String {
 }
 
 impl ForgeClients {
-    pub fn new(url: &str, token: tfplugin::logging::Secret, username: Option<String>) -> Self {
+    pub fn new(url: &str, token: tfplugin::secret::Secret, username: Option<String>) -> Self {
         ForgeClients {
             forgejo: ForgejoClient::new(url, token),
             registry: RegistryClient::new(),
