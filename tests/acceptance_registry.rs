@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 use support::{clis, Attach, Workdir};
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 
 struct Forge {
     env: BTreeMap<String, String>,

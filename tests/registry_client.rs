@@ -5,7 +5,7 @@ mod support;
 
 use cicd::clients::registry::{ManifestKind, RegistryClient};
 use std::process::Command;
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 
 fn oci_push(env: &std::collections::BTreeMap<String, String>, args: &[&str]) -> String {
     let script = oci_push_script().unwrap();

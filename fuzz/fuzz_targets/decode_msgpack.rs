@@ -8,11 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
-#[path = "../../crates/tfplugin/src/value.rs"]
-mod value;
-
-use value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type};
+use tfplugin::value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, Type};
 
 fn fixed_types() -> Vec<Type> {
     let registry = Type::object([("username", Type::String), ("password", Type::String)]);

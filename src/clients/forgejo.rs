@@ -8,7 +8,7 @@
 use super::http;
 use super::Error;
 use serde::Deserialize;
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 
 pub const SYSTEM: &str = "forgejo";
 

@@ -18,7 +18,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 use tokio_util::sync::CancellationToken;
 
 pub const SYSTEM: &str = "Kubernetes";

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 
 pub const SYSTEM: &str = "registry";
 

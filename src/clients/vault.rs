@@ -6,7 +6,7 @@
 //! - Renewal: before a request, a token whose lease is near its end is renewed with
 //!   `auth/token/renew-self` (long applies); a Kubernetes login that cannot be renewed logs in again.
 //! - KV v2: `GET <mount>/data/<path>` gives `data.data` and `data.metadata.version`. Every value
-//!   read is registered with `logging::register_secret` so that no log line can contain it.
+//!   read is registered with `secret::register_secret` so that no log line can contain it.
 //!
 //! One login per provider process: the client is held by `ProviderData::shared`.
 
@@ -15,7 +15,7 @@ use super::{http, Error};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tfplugin::logging::{register_secret, Secret};
+use tfplugin::secret::{register_secret, Secret};
 
 pub const SYSTEM: &str = "Vault";
 

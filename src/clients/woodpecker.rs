@@ -1,6 +1,6 @@
 //! Woodpecker CI API client.
 
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 
 /// The server and the token to use (what the provider's `woodpecker` block resolves to).
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use crate::clients::vault::{VaultAuth, VaultConfig};
 use crate::clients::woodpecker::WoodpeckerConfig;
 use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::logging::Secret;
+use tfplugin::secret::Secret;
 use tfplugin::typed::Val;
 
 pub const DEFAULT_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";

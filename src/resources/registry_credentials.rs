@@ -31,9 +31,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::logging::register_secret;
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
 use tfplugin::schema::{Attribute, Block, NestingMode, Schema};
+use tfplugin::secret::register_secret;
 use tfplugin::typed::Val;
 use tfplugin::value::{Type, Value};
 

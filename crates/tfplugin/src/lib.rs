@@ -8,6 +8,7 @@ pub mod logging;
 pub mod proto;
 pub mod resource;
 pub mod schema;
+pub mod secret;
 pub mod server;
 pub mod typed;
 pub mod value;

@@ -1,50 +1,26 @@
 //! Logs as hclog-style JSON lines on stderr, the form go-plugin parses, so that Terraform's
 //! TF_LOG / TF_LOG_PROVIDER decide what users see. Nothing is ever written to stdout.
 //!
-//! Secret values are kept out of log lines twice over: secrets travel in types whose Debug
-//! output is redacted, and every value registered with [`register_secret`] is scrubbed from each
-//! rendered line before it is written, whatever code produced it.
+//! Secret values are kept out of log lines twice over: secrets travel in
+//! [`Secret`](crate::secret::Secret), whose Debug output is redacted, and every value registered
+//! with [`register_secret`](crate::secret::register_secret) is scrubbed from each rendered line
+//! before it is written ([`redact`]), whatever code produced it.
 
+use crate::secret::{for_each_registered, REDACTED};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{OnceLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
-const REDACTED: &str = "[redacted]";
-
-fn secrets() -> &'static RwLock<Vec<String>> {
-    static S: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
-    S.get_or_init(|| RwLock::new(Vec::new()))
-}
-
-/// Remember a secret so that no log line can contain it. Very short strings are ignored: they
-/// would redact ordinary words and carry little secret material.
-pub fn register_secret(s: &str) {
-    if s.len() < 4 {
-        return;
-    }
-    if let Ok(mut v) = secrets().write() {
-        if !v.iter().any(|x| x == s) {
-            v.push(s.to_string());
-            // Longest first, so a secret containing another is replaced whole.
-            v.sort_by_key(|x| std::cmp::Reverse(x.len()));
-        }
-    }
-}
-
 /// Replace every registered secret in `line`.
 pub fn redact(line: &str) -> String {
-    let Ok(v) = secrets().read() else {
-        return line.to_string();
-    };
     let mut out = line.to_string();
-    for s in v.iter() {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), REDACTED);
+    for_each_registered(|s| {
+        if out.contains(s) {
+            out = out.replace(s, REDACTED);
         }
         // The JSON-escaped form too (a secret with quotes or backslashes).
         let esc = serde_json::to_string(s).unwrap_or_default();
@@ -52,38 +28,8 @@ pub fn redact(line: &str) -> String {
         if esc != s && out.contains(esc) {
             out = out.replace(esc, REDACTED);
         }
-    }
+    });
     out
-}
-
-/// A string that must never be logged or shown: Debug and Display print a placeholder.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        let s = s.into();
-        register_secret(&s);
-        Secret(s)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(REDACTED)
-    }
 }
 
 /// The level asked for through the environment, as Terraform's own SDKs read it.
@@ -226,6 +172,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::register_secret;
 
     #[test]
     fn civil_dates() {
@@ -242,12 +189,5 @@ mod tests {
         assert!(!line.contains("s3cr3t-token-value"));
         assert!(line.contains("[redacted]"));
         assert!(line.contains(" ab"));
-    }
-
-    #[test]
-    fn secret_debug_is_redacted() {
-        let s = Secret::new("hunter2-hunter2");
-        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
-        assert_eq!(s.expose(), "hunter2-hunter2");
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Marker key for an unknown value inside the JSON intermediate. Never leaves this module's
-/// conversions: `json_to_value` turns it back into `Value::Unknown`.
+/// conversions: `state_json_to_value` turns it back into `Value::Unknown`.
 const UNKNOWN_MARKER: &str = "\u{0}cty-unknown";
 
 /// A Terraform value that may be null or not yet known (during plan).
@@ -128,7 +128,7 @@ pub enum TypedError {
 
 /// cty value -> typed struct.
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, TypedError> {
-    let j = value_to_json(v);
+    let j = value_to_state_json(v);
     serde_json::from_value(j).map_err(|e| TypedError::Decode(e.to_string()))
 }
 
@@ -138,11 +138,13 @@ pub fn to_value<T: Serialize>(t: &T, ty: &Type) -> Result<Value, TypedError> {
         path: String::new(),
         msg: e.to_string(),
     })?;
-    json_to_value(&j, ty, &mut String::new())
+    state_json_to_value(&j, ty, &mut String::new())
 }
 
-/// cty value -> JSON intermediate (unknowns as the marker).
-pub fn value_to_json(v: &Value) -> serde_json::Value {
+/// cty value -> the state JSON intermediate: the `serde_json` tree a typed state struct
+/// (de)serializes through, with unknowns as a private marker object. Not cty's JSON form (see
+/// [`crate::value::encode_json`]): dynamic values lose their type and numbers may be rounded.
+pub fn value_to_state_json(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
         Value::Null => J::Null,
@@ -155,14 +157,14 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
         Value::Number(n) => number_to_json(n),
         Value::String(s) => J::String(s.clone()),
         Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
-            J::Array(xs.iter().map(value_to_json).collect())
+            J::Array(xs.iter().map(value_to_state_json).collect())
         }
         Value::Map(m) | Value::Object(m) => J::Object(
             m.iter()
-                .map(|(k, v)| (k.clone(), value_to_json(v)))
+                .map(|(k, v)| (k.clone(), value_to_state_json(v)))
                 .collect(),
         ),
-        Value::Dynamic(_, inner) => value_to_json(inner),
+        Value::Dynamic(_, inner) => value_to_state_json(inner),
     }
 }
 
@@ -176,8 +178,9 @@ fn number_to_json(n: &Number) -> serde_json::Value {
     }
 }
 
-/// JSON intermediate -> cty value, guided by the type.
-pub fn json_to_value(
+/// The state JSON intermediate (see [`value_to_state_json`]) -> cty value, guided by the type.
+/// Object attributes missing from the JSON become null; ones the type lacks are errors.
+pub fn state_json_to_value(
     j: &serde_json::Value,
     ty: &Type,
     path: &mut String,
@@ -217,7 +220,7 @@ pub fn json_to_value(
             for (i, x) in xs.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                out.push(json_to_value(x, et, path)?);
+                out.push(state_json_to_value(x, et, path)?);
                 path.truncate(len);
             }
             Ok(if matches!(ty, Type::Set(_)) {
@@ -231,7 +234,7 @@ pub fn json_to_value(
             for (i, (x, et)) in xs.iter().zip(ets).enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                out.push(json_to_value(x, et, path)?);
+                out.push(state_json_to_value(x, et, path)?);
                 path.truncate(len);
             }
             Ok(Value::Tuple(out))
@@ -241,7 +244,7 @@ pub fn json_to_value(
             for (k, x) in m {
                 let len = path.len();
                 path.push_str(&format!("[{k:?}]"));
-                out.insert(k.clone(), json_to_value(x, et, path)?);
+                out.insert(k.clone(), state_json_to_value(x, et, path)?);
                 path.truncate(len);
             }
             Ok(Value::Map(out))
@@ -253,7 +256,7 @@ pub fn json_to_value(
                 path.push('.');
                 path.push_str(name);
                 let v = match m.get(name) {
-                    Some(x) => json_to_value(x, at, path)?,
+                    Some(x) => state_json_to_value(x, at, path)?,
                     None => Value::Null,
                 };
                 out.insert(name.clone(), v);

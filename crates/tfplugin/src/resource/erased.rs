@@ -1,0 +1,380 @@
+//! The type-erased forms the server works with ([`DynResource`], [`DynDataSource`],
+//! [`DynProvider`]) and [`Typed`], the adapter that turns a typed implementation into one: it
+//! converts values to and from the typed state and applies the framework's rules around the
+//! implementation's own code.
+
+use crate::diagnostics::{AttrPath, Diagnostics};
+use crate::schema::Schema;
+use crate::typed::{from_value, state_json_to_value, to_value};
+use crate::value::{Type, Value};
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+
+use super::plan::{check_write_only_allowed, null_write_only, plan_default};
+use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Resource};
+
+pub struct PlanOutcome {
+    pub planned: Value,
+    pub requires_replace: Vec<AttrPath>,
+    pub private: Private,
+}
+
+#[async_trait]
+pub trait DynResource: Send + Sync {
+    fn type_name(&self) -> &str;
+    fn schema(&self) -> &Schema;
+    fn value_type(&self) -> &Type;
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
+    async fn plan(
+        &self,
+        cx: &Ctx,
+        prior: &Value,
+        config: &Value,
+        proposed: &Value,
+        prior_private: Private,
+        diags: &mut Diagnostics,
+    ) -> Option<PlanOutcome>;
+    async fn apply(
+        &self,
+        cx: &Ctx,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        private: Private,
+        diags: &mut Diagnostics,
+    ) -> (Value, Private);
+    async fn read(
+        &self,
+        cx: &Ctx,
+        current: &Value,
+        private: Private,
+        diags: &mut Diagnostics,
+    ) -> (Value, Private);
+    async fn import(&self, cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value>;
+    fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value>;
+}
+
+#[async_trait]
+pub trait DynDataSource: Send + Sync {
+    fn type_name(&self) -> &str;
+    fn schema(&self) -> &Schema;
+    fn value_type(&self) -> &Type;
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
+    async fn read(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) -> Option<Value>;
+}
+
+#[async_trait]
+pub trait DynProvider: Send + Sync {
+    fn schema(&self) -> &Schema;
+    fn value_type(&self) -> &Type;
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
+    async fn configure(&self, cx: &Ctx, config: &Value, tf_version: &str, diags: &mut Diagnostics);
+    fn resources(&self) -> Vec<Arc<dyn DynResource>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
+}
+
+/// Wraps a typed implementation and caches its schema and type.
+pub struct Typed<R> {
+    inner: R,
+    schema: Schema,
+    ty: Type,
+}
+
+impl<R> Typed<R> {
+    fn with(inner: R, schema: Schema) -> Self {
+        let ty = schema.value_type();
+        Typed { inner, schema, ty }
+    }
+}
+
+pub fn resource<R: Resource>(r: R) -> Arc<dyn DynResource> {
+    let s = r.schema();
+    Arc::new(Typed::with(r, s))
+}
+
+pub fn data_source<D: DataSource>(d: D) -> Arc<dyn DynDataSource> {
+    let s = d.schema();
+    Arc::new(Typed::with(d, s))
+}
+
+pub fn provider<P: Provider>(p: P) -> Arc<dyn DynProvider> {
+    let s = p.schema();
+    Arc::new(Typed::with(p, s))
+}
+
+fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<T> {
+    match from_value::<T>(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            diags.error(format!("Invalid {what}"), e.to_string());
+            None
+        }
+    }
+}
+
+fn encode<T: Serialize>(t: &T, ty: &Type, what: &str, diags: &mut Diagnostics) -> Option<Value> {
+    match to_value(t, ty) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.error(
+                format!("Provider error building {what}"),
+                format!("{e}. This is a bug in the provider."),
+            );
+            None
+        }
+    }
+}
+
+#[async_trait]
+impl<R: Resource> DynResource for Typed<R> {
+    fn type_name(&self) -> &str {
+        self.inner.type_name()
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn value_type(&self) -> &Type {
+        &self.ty
+    }
+
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        check_write_only_allowed(&self.schema.block, config, cx, diags);
+        if let Some(c) = decode::<R::State>(config, "configuration", diags) {
+            self.inner.validate(cx, &c, diags).await;
+        }
+    }
+
+    async fn plan(
+        &self,
+        cx: &Ctx,
+        prior: &Value,
+        config: &Value,
+        proposed: &Value,
+        prior_private: Private,
+        diags: &mut Diagnostics,
+    ) -> Option<PlanOutcome> {
+        if proposed.is_null() {
+            // Destroy: nothing to plan.
+            return Some(PlanOutcome {
+                planned: Value::Null,
+                requires_replace: vec![],
+                private: prior_private,
+            });
+        }
+        let (planned, requires_replace) = plan_default(&self.schema.block, prior, config, proposed);
+        let req = PlanRequest {
+            prior: if prior.is_null() {
+                None
+            } else {
+                Some(decode::<R::State>(prior, "prior state", diags)?)
+            },
+            config: decode::<R::State>(config, "configuration", diags)?,
+            prior_private: prior_private.clone(),
+        };
+        let mut plan = Plan {
+            state: decode::<R::State>(&planned, "planned state", diags)?,
+            requires_replace,
+            private: prior_private,
+        };
+        self.inner.modify_plan(cx, &req, &mut plan, diags).await;
+        if diags.has_errors() {
+            return None;
+        }
+        let mut planned = encode(&plan.state, &self.ty, "the plan", diags)?;
+        null_write_only(&self.schema.block, &mut planned);
+        Some(PlanOutcome {
+            planned,
+            requires_replace: plan.requires_replace,
+            private: plan.private,
+        })
+    }
+
+    async fn apply(
+        &self,
+        cx: &Ctx,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        private: Private,
+        diags: &mut Diagnostics,
+    ) -> (Value, Private) {
+        if planned.is_null() {
+            if let Some(p) = decode::<R::State>(prior, "prior state", diags) {
+                self.inner.delete(cx, p, &private, diags).await;
+            }
+            if diags.has_errors() {
+                // The object may still exist: keep it in state.
+                return (prior.clone(), private);
+            }
+            return (Value::Null, Private::default());
+        }
+        let Some(planned_s) = decode::<R::State>(planned, "planned state", diags) else {
+            return (prior.clone(), private);
+        };
+        let Some(config_s) = decode::<R::State>(config, "configuration", diags) else {
+            return (prior.clone(), private);
+        };
+        let prior_s = if prior.is_null() {
+            None
+        } else {
+            decode::<R::State>(prior, "prior state", diags)
+        };
+        let creating = prior_s.is_none();
+        let mut req = ApplyRequest {
+            prior: prior_s,
+            planned: planned_s,
+            config: config_s,
+            private,
+        };
+        let result = if creating {
+            self.inner.create(cx, &mut req, diags).await
+        } else {
+            self.inner.update(cx, &mut req, diags).await
+        };
+        let new_state = match result {
+            Some(s) => match encode(&s, &self.ty, "the new state", diags) {
+                Some(mut v) => {
+                    null_write_only(&self.schema.block, &mut v);
+                    if !v.is_wholly_known() {
+                        diags.error(
+                            "Provider returned unknown values after apply",
+                            format!("{}: this is a bug in the provider.", self.type_name()),
+                        );
+                    }
+                    v
+                }
+                None => prior.clone(),
+            },
+            // Nothing was created (or the update left the object as it was).
+            None => prior.clone(),
+        };
+        (new_state, req.private)
+    }
+
+    async fn read(
+        &self,
+        cx: &Ctx,
+        current: &Value,
+        mut private: Private,
+        diags: &mut Diagnostics,
+    ) -> (Value, Private) {
+        if current.is_null() {
+            return (Value::Null, private);
+        }
+        let Some(s) = decode::<R::State>(current, "state", diags) else {
+            return (current.clone(), private);
+        };
+        match self.inner.read(cx, s, &mut private, diags).await {
+            Some(s) => match encode(&s, &self.ty, "the refreshed state", diags) {
+                Some(mut v) => {
+                    null_write_only(&self.schema.block, &mut v);
+                    (v, private)
+                }
+                None => (current.clone(), private),
+            },
+            None if diags.has_errors() => (current.clone(), private),
+            None => (Value::Null, Private::default()),
+        }
+    }
+
+    async fn import(&self, cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let s = self.inner.import(cx, id, diags).await?;
+        let mut v = encode(&s, &self.ty, "the imported state", diags)?;
+        null_write_only(&self.schema.block, &mut v);
+        Some(v)
+    }
+
+    fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value> {
+        let mut json: serde_json::Value = match serde_json::from_slice(raw_json) {
+            Ok(j) => j,
+            Err(e) => {
+                diags.error("Could not read the stored state", e.to_string());
+                return None;
+            }
+        };
+        if version != self.schema.version {
+            json = self.inner.upgrade_state(version, json, diags)?;
+        }
+        // Attributes that the schema no longer has are dropped, as Terraform's own SDKs do.
+        let json = prune_to_type(json, &self.ty);
+        match state_json_to_value(&json, &self.ty, &mut String::new()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                diags.error("Could not read the stored state", e.to_string());
+                None
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<D: DataSource> DynDataSource for Typed<D> {
+    fn type_name(&self) -> &str {
+        self.inner.type_name()
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn value_type(&self) -> &Type {
+        &self.ty
+    }
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        if let Some(c) = decode::<D::State>(config, "configuration", diags) {
+            self.inner.validate(cx, &c, diags).await;
+        }
+    }
+    async fn read(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let c = decode::<D::State>(config, "configuration", diags)?;
+        let s = self.inner.read(cx, c, diags).await?;
+        encode(&s, &self.ty, "the data source result", diags)
+    }
+}
+
+#[async_trait]
+impl<P: Provider> DynProvider for Typed<P> {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn value_type(&self) -> &Type {
+        &self.ty
+    }
+    async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        if let Some(c) = decode::<P::Config>(config, "provider configuration", diags) {
+            self.inner.validate(cx, &c, diags).await;
+        }
+    }
+    async fn configure(&self, cx: &Ctx, config: &Value, tf_version: &str, diags: &mut Diagnostics) {
+        if let Some(c) = decode::<P::Config>(config, "provider configuration", diags) {
+            self.inner.configure(cx, c, tf_version, diags).await;
+        }
+    }
+    fn resources(&self) -> Vec<Arc<dyn DynResource>> {
+        self.inner.resources()
+    }
+    fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
+        self.inner.data_sources()
+    }
+}
+
+/// Drop object attributes the type does not know (used when reading older state JSON).
+fn prune_to_type(j: serde_json::Value, ty: &Type) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (j, ty) {
+        (J::Object(m), Type::Object(o)) => J::Object(
+            m.into_iter()
+                .filter_map(|(k, v)| o.attrs.get(&k).map(|t| (k, prune_to_type(v, t))))
+                .collect(),
+        ),
+        (J::Object(m), Type::Map(t)) => J::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, prune_to_type(v, t)))
+                .collect(),
+        ),
+        (J::Array(xs), Type::List(t) | Type::Set(t)) => {
+            J::Array(xs.into_iter().map(|x| prune_to_type(x, t)).collect())
+        }
+        (other, _) => other,
+    }
+}

@@ -1,0 +1,19 @@
+//! Resource, DataSource and Provider traits over typed state, their type-erased adapters,
+//! and the plan rules every resource gets for free.
+//!
+//! * `traits`: what a provider implements ([`Resource`], [`DataSource`], [`Provider`]).
+//! * `erased`: what the server calls ([`DynResource`], ...) and [`Typed`], the adapter between
+//!   the two, made by [`resource`], [`data_source`] and [`provider`].
+//! * `plan`: the default plan ([`plan_default`]) and the write-only rules.
+//! * `walk`: the one walk over a schema and its values that those rules go through.
+
+mod erased;
+mod plan;
+mod traits;
+mod walk;
+
+pub use erased::{
+    data_source, provider, resource, DynDataSource, DynProvider, DynResource, PlanOutcome, Typed,
+};
+pub use plan::{null_write_only, plan_default};
+pub use traits::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Resource};

@@ -1,0 +1,220 @@
+//! The plan rules every resource gets for free, and the write-only rules.
+//!
+//! The framework's plan ([`plan_default`]) follows what Terraform core checks
+//! (internal/plans/objchange/plan_valid.go): a non-null configured value is planned exactly as
+//! configured; only computed attributes that are null in configuration may be filled in; those
+//! become unknown on create and on any update, unless the attribute is `keep_prior`, in which
+//! case the prior value is planned; write-only attributes are always planned null.
+//!
+//! Each rule that reaches into nested attributes and blocks is a visitor of the one walk in
+//! [`super::walk`].
+
+use crate::diagnostics::{AttrPath, Diagnostics, PathStep};
+use crate::schema::{AttrType, Attribute, Block, NestedBlock, NestingMode};
+use crate::value::Value;
+
+use super::walk::{walk, PlanSlot, Planning, ReadOne, ReadTwo, Ref, Visitor, WriteOne};
+use super::Ctx;
+
+/// The default plan for a block: returns the planned value and the paths that force replacement.
+pub fn plan_default(
+    block: &Block,
+    prior: &Value,
+    config: &Value,
+    proposed: &Value,
+) -> (Value, Vec<AttrPath>) {
+    let creating = prior.is_null();
+    let mut planned = proposed.clone();
+    null_write_only(block, &mut planned);
+    // NOTE: for an optional+computed attribute removed from configuration, Terraform proposes
+    // the prior value; one with a default goes back to the default, so apply it before deciding
+    // whether anything changed.
+    apply_defaults(block, config, &mut planned);
+    let mut prior_cmp = prior.clone();
+    null_write_only(block, &mut prior_cmp);
+    // NOTE: no change in configuration means the prior state is the plan: computed attributes
+    // must not turn unknown, or every plan would show a diff (a "perpetual diff").
+    if !creating && planned == prior_cmp {
+        return (prior_cmp, vec![]);
+    }
+    mark_computed(block, prior, config, &mut planned);
+    let mut replace = Vec::new();
+    if !creating {
+        collect_replace(block, prior, &planned, &mut replace);
+    }
+    (planned, replace)
+}
+
+fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
+    let Value::Object(p) = planned else { return };
+    for a in &block.attributes {
+        if let Some(d) = &a.default {
+            if config.attr(&a.name).is_none_or(|v| v.is_null()) {
+                p.insert(a.name.clone(), d.clone());
+            }
+        }
+    }
+}
+
+fn is_single(nesting: NestingMode) -> bool {
+    matches!(nesting, NestingMode::Single | NestingMode::Group)
+}
+
+fn attr_path(path: &[&str]) -> AttrPath {
+    AttrPath(
+        path.iter()
+            .map(|s| PathStep::Attribute(s.to_string()))
+            .collect(),
+    )
+}
+
+/// Computed attributes that are null in configuration: the default if there is one, else the
+/// prior value if `keep_prior`, else unknown. Walks into single nested attributes and blocks.
+fn mark_computed(block: &Block, prior: &Value, config: &Value, planned: &mut Value) {
+    let mut slot = PlanSlot {
+        planned,
+        prior,
+        config,
+    };
+    walk(block.into(), &mut slot, &mut Vec::new(), &mut MarkComputed);
+}
+
+struct MarkComputed;
+
+impl Visitor for MarkComputed {
+    type Values = Planning;
+
+    fn attribute(&mut self, _path: &[&str], a: &Attribute, v: &mut PlanSlot<'_>) -> bool {
+        if a.write_only {
+            *v.planned = Value::Null;
+            return false;
+        }
+        if a.computed && v.config.is_null() {
+            // The prior value is null whenever its object is being created (the object's prior
+            // is null, so are its attributes): a non-null prior value means an update.
+            *v.planned = if let Some(d) = &a.default {
+                d.clone()
+            } else if a.keep_prior && !v.prior.is_null() {
+                v.prior.clone()
+            } else {
+                Value::unknown()
+            };
+            return false;
+        }
+        matches!(&a.ty, AttrType::Nested { nesting, .. } if is_single(*nesting))
+            && !v.planned.is_null()
+            && !v.planned.is_unknown()
+    }
+
+    fn block(&mut self, _path: &[&str], b: &NestedBlock, _v: &mut PlanSlot<'_>) -> bool {
+        is_single(b.nesting)
+    }
+}
+
+/// Paths of `force_new` attributes whose planned value differs from the prior one, at the top
+/// level and inside single nested blocks.
+fn collect_replace(block: &Block, prior: &Value, planned: &Value, out: &mut Vec<AttrPath>) {
+    walk(
+        block.into(),
+        &mut (prior, planned),
+        &mut Vec::new(),
+        &mut CollectReplace(out),
+    );
+}
+
+struct CollectReplace<'o>(&'o mut Vec<AttrPath>);
+
+impl Visitor for CollectReplace<'_> {
+    type Values = ReadTwo;
+
+    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut Ref<'_, Self>) -> bool {
+        let (prior, planned) = *v;
+        if a.force_new && prior != planned {
+            self.0.push(attr_path(path));
+        }
+        // A nested attribute is compared as a whole.
+        false
+    }
+
+    fn block(&mut self, _path: &[&str], b: &NestedBlock, _v: &mut Ref<'_, Self>) -> bool {
+        is_single(b.nesting)
+    }
+}
+
+/// Write-only attributes are null in every plan and state (protocol rule, 6.8), nested
+/// attributes and blocks included (e.g. `registries["host"].password_wo`).
+pub fn null_write_only(block: &Block, v: &mut Value) {
+    walk(
+        block.into(),
+        &mut &mut *v,
+        &mut Vec::new(),
+        &mut NullWriteOnly,
+    );
+}
+
+struct NullWriteOnly;
+
+impl Visitor for NullWriteOnly {
+    type Values = WriteOne;
+
+    fn attribute(&mut self, _path: &[&str], a: &Attribute, v: &mut &mut Value) -> bool {
+        if a.write_only {
+            **v = Value::Null;
+            return false;
+        }
+        true
+    }
+
+    fn block(&mut self, _path: &[&str], _b: &NestedBlock, _v: &mut &mut Value) -> bool {
+        true
+    }
+}
+
+/// Before Terraform/OpenTofu 1.11 a client cannot handle write-only attributes: refuse any that
+/// is set, wherever it is nested. The path names the attribute (not the element of a map or
+/// list it sits in), which is enough for Terraform to point at it.
+pub(super) fn check_write_only_allowed(
+    block: &Block,
+    config: &Value,
+    cx: &Ctx,
+    diags: &mut Diagnostics,
+) {
+    if cx.write_only_allowed {
+        return;
+    }
+    walk(
+        block.into(),
+        &mut &*config,
+        &mut Vec::new(),
+        &mut RefuseWriteOnly(diags),
+    );
+}
+
+struct RefuseWriteOnly<'d>(&'d mut Diagnostics);
+
+impl Visitor for RefuseWriteOnly<'_> {
+    type Values = ReadOne;
+
+    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut &Value) -> bool {
+        if a.write_only && !v.is_null() {
+            self.0.error_at(
+                attr_path(path),
+                "Write-only attribute not supported by this Terraform version",
+                format!(
+                    "\"{}\" is write-only (never stored in state). Write-only attributes need \
+                     Terraform >= 1.11 or OpenTofu >= 1.11; use the other value source with older versions.",
+                    a.name
+                ),
+            );
+        }
+        true
+    }
+
+    fn block(&mut self, _path: &[&str], _b: &NestedBlock, _v: &mut &Value) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/plan.rs"]
+mod tests;

@@ -1,0 +1,210 @@
+//! One walk over a block's schema and its values in step, for every rule that has to reach
+//! into nested attributes and nested blocks: nulling write-only attributes, refusing them on old
+//! clients, marking computed attributes in a plan, finding the paths that force replacement.
+//!
+//! The schema is borrowed all the way down: a nested attribute's object is seen through an
+//! [`ObjectSchema`] view, never rebuilt as a `Block`. The values are borrowed too; what a walk
+//! carries at each level (one value, read or written, or several values walked together) is
+//! chosen by the visitor through its [`Values`] family.
+
+use crate::schema::{AttrType, Attribute, Block, NestedBlock, NestingMode};
+use crate::value::Value;
+
+/// The schema of one object: a block's attributes and nested blocks, or the attributes of a
+/// nested attribute's object type (which has no blocks).
+#[derive(Clone, Copy)]
+pub(crate) struct ObjectSchema<'s> {
+    pub attributes: &'s [Attribute],
+    pub blocks: &'s [NestedBlock],
+}
+
+impl<'s> From<&'s Block> for ObjectSchema<'s> {
+    fn from(b: &'s Block) -> Self {
+        ObjectSchema {
+            attributes: &b.attributes,
+            blocks: &b.blocks,
+        }
+    }
+}
+
+/// How a walk steps from an object's value(s) to the values inside it. `Ref<'v>` is what the
+/// walk carries at one level.
+pub(crate) trait Values {
+    type Ref<'v>;
+    /// The value(s) of attribute or nested block `name` of an object; `None` skips it.
+    fn field<'v, 'a: 'v>(v: &'v mut Self::Ref<'a>, name: &str) -> Option<Self::Ref<'v>>;
+    /// The objects inside a nested attribute or block of mode `nesting`: the value itself for
+    /// single and group nesting, each element (or map value) for list, set and map nesting.
+    fn objects<'v, 'a: 'v>(v: &'v mut Self::Ref<'a>, nesting: NestingMode) -> Vec<Self::Ref<'v>>;
+}
+
+/// What a walk does at each attribute and nested block. `path` holds the attribute and block
+/// names from the root to the one visited (element keys and indexes are not part of it).
+pub(crate) trait Visitor {
+    type Values: Values;
+    /// Visit attribute `a`; return true to walk into its objects if it is a nested attribute.
+    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut Ref<'_, Self>) -> bool;
+    /// Visit nested block `b`; return true to walk into its objects.
+    fn block(&mut self, path: &[&str], b: &NestedBlock, v: &mut Ref<'_, Self>) -> bool;
+}
+
+pub(crate) type Ref<'v, W> = <<W as Visitor>::Values as Values>::Ref<'v>;
+
+/// Walk `obj` with its values `v`: every attribute, then every nested block, each followed by
+/// the objects inside it when the visitor asks for them.
+pub(crate) fn walk<'s, W: Visitor + ?Sized>(
+    obj: ObjectSchema<'s>,
+    v: &mut Ref<'_, W>,
+    path: &mut Vec<&'s str>,
+    w: &mut W,
+) {
+    for a in obj.attributes {
+        let Some(mut field) = W::Values::field(v, &a.name) else {
+            continue;
+        };
+        path.push(&a.name);
+        let descend = w.attribute(path, a, &mut field);
+        if let (
+            true,
+            AttrType::Nested {
+                nesting,
+                attributes,
+            },
+        ) = (descend, &a.ty)
+        {
+            let inner = ObjectSchema {
+                attributes,
+                blocks: &[],
+            };
+            for mut o in W::Values::objects(&mut field, *nesting) {
+                walk(inner, &mut o, path, w);
+            }
+        }
+        path.pop();
+    }
+    for b in obj.blocks {
+        let Some(mut field) = W::Values::field(v, &b.type_name) else {
+            continue;
+        };
+        path.push(&b.type_name);
+        if w.block(path, b, &mut field) {
+            for mut o in W::Values::objects(&mut field, b.nesting) {
+                walk((&b.block).into(), &mut o, path, w);
+            }
+        }
+        path.pop();
+    }
+}
+
+/// What an absent attribute reads as.
+static NULL: Value = Value::Null;
+
+fn is_single(nesting: NestingMode) -> bool {
+    matches!(nesting, NestingMode::Single | NestingMode::Group)
+}
+
+/// One value, read. Attributes of a value that is not an object are skipped.
+pub(crate) struct ReadOne;
+
+impl Values for ReadOne {
+    type Ref<'v> = &'v Value;
+    fn field<'v, 'a: 'v>(v: &'v mut &'a Value, name: &str) -> Option<&'v Value> {
+        v.attr(name)
+    }
+    fn objects<'v, 'a: 'v>(v: &'v mut &'a Value, nesting: NestingMode) -> Vec<&'v Value> {
+        match (is_single(nesting), *v) {
+            (true, v) => vec![v],
+            (false, Value::List(xs) | Value::Set(xs)) => xs.iter().collect(),
+            (false, Value::Map(m)) => m.values().collect(),
+            _ => vec![],
+        }
+    }
+}
+
+/// One value, written. Attributes of a value that is not an object are skipped.
+pub(crate) struct WriteOne;
+
+impl Values for WriteOne {
+    type Ref<'v> = &'v mut Value;
+    fn field<'v, 'a: 'v>(v: &'v mut &'a mut Value, name: &str) -> Option<&'v mut Value> {
+        match &mut **v {
+            Value::Object(m) => m.get_mut(name),
+            _ => None,
+        }
+    }
+    fn objects<'v, 'a: 'v>(v: &'v mut &'a mut Value, nesting: NestingMode) -> Vec<&'v mut Value> {
+        match (is_single(nesting), &mut **v) {
+            (true, v) => vec![v],
+            (false, Value::List(xs) | Value::Set(xs)) => xs.iter_mut().collect(),
+            (false, Value::Map(m)) => m.values_mut().collect(),
+            _ => vec![],
+        }
+    }
+}
+
+/// Two values read together (e.g. prior state and plan); an attribute absent from one reads
+/// as null. Only single objects are walked into: the elements of two collections do not pair up.
+pub(crate) struct ReadTwo;
+
+impl Values for ReadTwo {
+    type Ref<'v> = (&'v Value, &'v Value);
+    fn field<'v, 'a: 'v>(
+        v: &'v mut (&'a Value, &'a Value),
+        name: &str,
+    ) -> Option<(&'v Value, &'v Value)> {
+        Some((
+            v.0.attr(name).unwrap_or(&NULL),
+            v.1.attr(name).unwrap_or(&NULL),
+        ))
+    }
+    fn objects<'v, 'a: 'v>(
+        v: &'v mut (&'a Value, &'a Value),
+        nesting: NestingMode,
+    ) -> Vec<(&'v Value, &'v Value)> {
+        if is_single(nesting) {
+            vec![(v.0, v.1)]
+        } else {
+            vec![]
+        }
+    }
+}
+
+/// A plan being written, with the prior state and configuration read beside it.
+pub(crate) struct PlanSlot<'v> {
+    pub planned: &'v mut Value,
+    pub prior: &'v Value,
+    pub config: &'v Value,
+}
+
+/// [`PlanSlot`]s: the plan's attributes are visited only where the plan is an object (a missing
+/// one is added as null); prior and configuration read null where absent. Only single objects
+/// are walked into, as for [`ReadTwo`].
+pub(crate) struct Planning;
+
+impl Values for Planning {
+    type Ref<'v> = PlanSlot<'v>;
+    fn field<'v, 'a: 'v>(v: &'v mut PlanSlot<'a>, name: &str) -> Option<PlanSlot<'v>> {
+        let Value::Object(p) = &mut *v.planned else {
+            return None;
+        };
+        if !p.contains_key(name) {
+            p.insert(name.to_string(), Value::Null);
+        }
+        Some(PlanSlot {
+            planned: p.get_mut(name)?,
+            prior: v.prior.attr(name).unwrap_or(&NULL),
+            config: v.config.attr(name).unwrap_or(&NULL),
+        })
+    }
+    fn objects<'v, 'a: 'v>(v: &'v mut PlanSlot<'a>, nesting: NestingMode) -> Vec<PlanSlot<'v>> {
+        if is_single(nesting) {
+            vec![PlanSlot {
+                planned: &mut *v.planned,
+                prior: v.prior,
+                config: v.config,
+            }]
+        } else {
+            vec![]
+        }
+    }
+}
