@@ -33,6 +33,11 @@ pub struct KvSecret {
 }
 
 impl KvSecret {
+    /// The key names, sorted (never the values).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.data.keys().map(String::as_str)
+    }
+
     /// The value of `key`, or an error naming the path and the keys that exist.
     pub fn get(&self, key: &str) -> Result<&Secret, Error> {
         self.data.get(key).ok_or_else(|| {

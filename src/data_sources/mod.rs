@@ -1,6 +1,7 @@
 //! One file per data source.
 
 pub mod registry_integrity;
+pub mod vault_kv_keys;
 
 use crate::provider::ProviderData;
 use std::sync::Arc;
@@ -11,5 +12,6 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynDataSource>> {
     vec![
         // data source registrations, one line each
         data_source(registry_integrity::RegistryIntegrity::new(data.clone())),
+        data_source(vault_kv_keys::VaultKvKeys::new(data.clone())),
     ]
 }
