@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::typed::Val;
 use tfplugin::value::{Type, Value};
@@ -529,30 +529,30 @@ impl Resource for PackageRetention {
         state: State,
         _private: &mut Private,
         diags: &mut Diagnostics,
-    ) -> Option<State> {
+    ) -> Option<Read<State>> {
         let c = self.clients(diags).await?;
         let owner = state.owner.known()?.clone();
         match c.forgejo.owner_exists(&owner).await {
             Ok(true) => {}
-            Ok(false) => return None,
+            Ok(false) => return Some(Read::Gone),
             Err(e) => {
                 diags.error(format!("Could not look up owner {owner}"), e.to_string());
-                return Some(state);
+                return Some(Read::Found(state));
             }
         }
         // Imported and never applied: the policy is not known yet (kept_count is set by apply).
         if state.kept_count.is_null() {
-            return Some(State {
+            return Some(Read::Found(State {
                 pending_deletions: Val::Known(vec![]),
                 ..state
-            });
+            }));
         }
         let (pending, kept) = self.evaluate(&c, &state, diags).await?;
-        Some(State {
+        Some(Read::Found(State {
             pending_deletions: Val::Known(pending),
             kept_count: Val::Known(kept),
             ..state
-        })
+        }))
     }
 
     async fn update(

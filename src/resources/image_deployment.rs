@@ -26,7 +26,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::typed::Val;
 use tfplugin::value::Value;
@@ -543,7 +543,7 @@ impl Resource for ImageDeployment {
         st: State,
         _private: &mut Private,
         diags: &mut Diagnostics,
-    ) -> Option<State> {
+    ) -> Option<Read<State>> {
         let (ns, name, container) = (
             st.namespace.known()?.clone(),
             st.deployment.known()?.clone(),
@@ -551,8 +551,9 @@ impl Resource for ImageDeployment {
         );
         let kube = self.data.kube(diags).await?;
         match kube.deployment(&ns, &name).await {
-            Ok(Some(d)) => from_cluster(&st, &d, &container),
-            Ok(None) => None,
+            // The container is gone from the Deployment: so is what this resource manages.
+            Ok(Some(d)) => Some(from_cluster(&st, &d, &container).map_or(Read::Gone, Read::Found)),
+            Ok(None) => Some(Read::Gone),
             Err(e) => {
                 diags.error(
                     format!("Could not read deployment {ns}/{name}"),

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{Attribute, Block, NestingMode, Schema};
 use tfplugin::secret::register_secret;
 use tfplugin::typed::Val;
@@ -574,7 +574,7 @@ impl Resource for RegistryCredentials {
         mut st: State,
         private: &mut Private,
         diags: &mut Diagnostics,
-    ) -> Option<State> {
+    ) -> Option<Read<State>> {
         let kube = self.data.kube(diags).await?;
         let name = st.name.known().cloned().unwrap_or_default();
         let namespaces = st.namespaces.known().cloned().unwrap_or_default();
@@ -604,7 +604,7 @@ impl Resource for RegistryCredentials {
             }
         }
         private.set("vault_current", &current);
-        Some(st)
+        Some(Read::Found(st))
     }
 
     async fn update(

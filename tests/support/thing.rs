@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Resource};
+use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::typed::Val;
 use tfplugin::value::Type;
@@ -250,10 +250,12 @@ impl Resource for Thing {
         state: State,
         _private: &mut Private,
         _diags: &mut Diagnostics,
-    ) -> Option<State> {
+    ) -> Option<Read<State>> {
         let id = state.id.known()?.clone();
-        let o = self.store.get(&id)?;
-        Some(self.to_state(&id, &o, &state))
+        let Some(o) = self.store.get(&id) else {
+            return Some(Read::Gone);
+        };
+        Some(Read::Found(self.to_state(&id, &o, &state)))
     }
 
     async fn update(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::plan::{check_write_only_allowed, null_write_only, plan_default};
-use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Resource};
+use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
 pub struct PlanOutcome {
     pub planned: Value,
@@ -124,6 +124,18 @@ fn encode<T: Serialize>(t: &T, ty: &Type, what: &str, diags: &mut Diagnostics) -
             );
             None
         }
+    }
+}
+
+/// `None` from a typed method is a failure, which the method should have explained in `diags`.
+/// If it did not, say so, so that the failure is never taken for a result (nor, for `read`, for
+/// an object that is gone).
+fn failed_without_reason(diags: &mut Diagnostics, type_name: &str, what: &str) {
+    if !diags.has_errors() {
+        diags.error(
+            format!("Provider bug: {type_name} {what} failed without saying why"),
+            "The provider returned no result and no error. Please report this to its maintainers.",
+        );
     }
 }
 
@@ -247,8 +259,11 @@ impl<R: Resource> DynResource for Typed<R> {
                 }
                 None => prior.clone(),
             },
-            // Nothing was created (or the update left the object as it was).
-            None => prior.clone(),
+            None => {
+                let what = if creating { "create" } else { "update" };
+                failed_without_reason(diags, self.type_name(), what);
+                prior.clone()
+            }
         };
         (new_state, req.private)
     }
@@ -267,20 +282,27 @@ impl<R: Resource> DynResource for Typed<R> {
             return (current.clone(), private);
         };
         match self.inner.read(cx, s, &mut private, diags).await {
-            Some(s) => match encode(&s, &self.ty, "the refreshed state", diags) {
+            Some(Read::Found(s)) => match encode(&s, &self.ty, "the refreshed state", diags) {
                 Some(mut v) => {
                     null_write_only(&self.schema.block, &mut v);
                     (v, private)
                 }
                 None => (current.clone(), private),
             },
-            None if diags.has_errors() => (current.clone(), private),
-            None => (Value::Null, Private::default()),
+            Some(Read::Gone) => (Value::Null, Private::default()),
+            None => {
+                // A failure keeps the object in state, whether or not it was explained.
+                failed_without_reason(diags, self.type_name(), "read");
+                (current.clone(), private)
+            }
         }
     }
 
     async fn import(&self, cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        let s = self.inner.import(cx, id, diags).await?;
+        let Some(s) = self.inner.import(cx, id, diags).await else {
+            failed_without_reason(diags, self.type_name(), "import");
+            return None;
+        };
         let mut v = encode(&s, &self.ty, "the imported state", diags)?;
         null_write_only(&self.schema.block, &mut v);
         Some(v)
@@ -295,7 +317,11 @@ impl<R: Resource> DynResource for Typed<R> {
             }
         };
         if version != self.schema.version {
-            json = self.inner.upgrade_state(version, json, diags)?;
+            let Some(upgraded) = self.inner.upgrade_state(version, json, diags) else {
+                failed_without_reason(diags, self.type_name(), "state upgrade");
+                return None;
+            };
+            json = upgraded;
         }
         // Attributes that the schema no longer has are dropped, as Terraform's own SDKs do.
         let json = prune_to_type(json, &self.ty);
@@ -327,7 +353,10 @@ impl<D: DataSource> DynDataSource for Typed<D> {
     }
     async fn read(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let c = decode::<D::State>(config, "configuration", diags)?;
-        let s = self.inner.read(cx, c, diags).await?;
+        let Some(s) = self.inner.read(cx, c, diags).await else {
+            failed_without_reason(diags, self.type_name(), "read");
+            return None;
+        };
         encode(&s, &self.ty, "the data source result", diags)
     }
 }
@@ -378,3 +407,7 @@ fn prune_to_type(j: serde_json::Value, ty: &Type) -> serde_json::Value {
         (other, _) => other,
     }
 }
+
+#[cfg(test)]
+#[path = "tests/erased.rs"]
+mod tests;

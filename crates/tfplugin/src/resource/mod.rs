@@ -16,4 +16,6 @@ pub use erased::{
     data_source, provider, resource, DynDataSource, DynProvider, DynResource, PlanOutcome, Typed,
 };
 pub use plan::{null_write_only, plan_default};
-pub use traits::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Resource};
+pub use traits::{
+    ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource,
+};

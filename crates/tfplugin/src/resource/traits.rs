@@ -50,6 +50,33 @@ impl Private {
     }
 }
 
+/// What [`Resource::read`] found. Saying "gone" is explicit, so that a failure whose diagnostic
+/// was forgotten can never drop an object from state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Read<S> {
+    /// The object exists; this is its state now.
+    Found(S),
+    /// The object no longer exists.
+    Gone,
+}
+
+impl<S> Read<S> {
+    /// The state, if found.
+    pub fn found(self) -> Option<S> {
+        match self {
+            Read::Found(s) => Some(s),
+            Read::Gone => None,
+        }
+    }
+
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Read<T> {
+        match self {
+            Read::Found(s) => Read::Found(f(s)),
+            Read::Gone => Read::Gone,
+        }
+    }
+}
+
 pub struct PlanRequest<S> {
     /// `None` when the resource is being created (or replaced).
     pub prior: Option<S>,
@@ -99,14 +126,16 @@ pub trait Resource: Send + Sync + 'static {
         diags: &mut Diagnostics,
     ) -> Option<Self::State>;
 
-    /// `None` means the remote object is gone: Terraform drops it from state and plans a create.
+    /// Refresh: [`Read::Found`] with the object as it is now, or [`Read::Gone`] when the remote
+    /// object no longer exists (Terraform drops it from state and plans a create). `None` is a
+    /// failure, reported in `diags`; the object stays in state as it was.
     async fn read(
         &self,
         cx: &Ctx,
         state: Self::State,
         private: &mut Private,
         diags: &mut Diagnostics,
-    ) -> Option<Self::State>;
+    ) -> Option<Read<Self::State>>;
 
     async fn update(
         &self,
