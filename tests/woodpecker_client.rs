@@ -10,7 +10,8 @@
 //!   and that is NOT active in Woodpecker. Tests activate it, change its settings, add secrets,
 //!   crons and registries to it and REMOVE it (`remove=true`) at the end. Without it, the tests
 //!   that need a repo are skipped.
-//! - `WOODPECKER_NONADMIN_TOKEN`: a non-admin user's token for the 403 checks.
+//! - `WOODPECKER_NONADMIN_TOKEN`: the token of a non-admin user who may read (not administer)
+//!   `WOODPECKER_TEST_REPO`, for the 403 checks.
 //!
 //! Request counts come from `clients::http::request_count("Woodpecker")`, which counts the whole
 //! process: tests that count hold [`GATE`] exclusively, the others share it.
@@ -372,6 +373,16 @@ async fn repo_activate_lookup_patch_deactivate_remove() {
             assert!(REPO_VISIBILITIES.contains(&repo.visibility.as_str()));
             assert!(REQUIRE_APPROVAL_MODES.contains(&repo.require_approval.as_str()));
             assert!(repo.timeout >= 1);
+            let perms = env.client.repo_permissions(id).await.unwrap();
+            assert!(perms.pull && perms.push && perms.admin);
+            // The active repos the user sees.
+            assert!(env
+                .client
+                .user_repos(false)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.id == id && r.active));
 
             // Twice: 409, a duplicate.
             let e = env

@@ -1,5 +1,6 @@
-//! Woodpecker CI API client (3.x; held to recordings of a real 3.17.0 server, see
-//! `/work/shared/reference/woodpecker/`). A pure client: no Terraform types.
+//! Woodpecker CI API client (3.x; held to the recordings of a real 3.17.0 server in the shared
+//! reference, `../shared/reference/woodpecker/` beside the repository, through the test double
+//! `crates/woodpecker-double`). A pure client: no Terraform types.
 //!
 //! # Contract for callers
 //!
@@ -224,15 +225,16 @@ impl WoodpeckerClient {
         method: Method,
         path: &str,
         body: Option<&B>,
-    ) -> Result<reqwest::StatusCode, Error> {
+    ) -> Result<(), Error> {
         let mut req = self.req(method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
         let resp = self.http.send(req).await?;
-        let status = resp.status();
+        // Read the answer to its end (the connection can be reused); state comes from the
+        // read-back, never from here.
         let _ = resp.bytes(SYSTEM).await;
-        Ok(status)
+        Ok(())
     }
 
     /// A write's JSON answer (only to learn an id the read-back needs).
@@ -414,7 +416,8 @@ impl WoodpeckerClient {
     }
 
     /// `POST /api/repos?forge_remote_id=ID`: activate (or re-activate a deactivated repo, which
-    /// keeps its id and settings). 409 when already active (`is_duplicate`), 500 when the forge
+    /// keeps its id and settings). 409 when already active (`is_duplicate`; per the API notes,
+    /// v3.14+ also answers 409 when a stale row holds the same full name), 500 when the forge
     /// does not know the id, 403 without admin rights on the forge repo.
     pub async fn activate_repo(&self, forge_remote_id: &str) -> Result<Repo, Error> {
         let req = self
@@ -821,6 +824,7 @@ impl WoodpeckerClient {
     /// `POST /api/repos/{repo_id}/pipelines` with `{branch, variables}`: start a manual
     /// pipeline. 204 (the branch has no pipeline file) is [`TriggerOutcome::NoPipelineFile`],
     /// not a success. An unknown branch is a 500 with an empty text; an unknown repo 404.
+    /// `variables` reach the pipeline as environment variables.
     pub async fn trigger_pipeline(
         &self,
         repo_id: i64,
