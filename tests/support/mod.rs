@@ -275,13 +275,8 @@ impl Workdir {
         last.unwrap()
     }
 
-    /// The refreshed plan must show changes; returns its text.
-    pub fn expect_changes(&self) -> String {
-        self.expect_changes_run().stdout
-    }
-
     /// The refreshed plan must show changes; returns it (the plan text is its stdout).
-    pub fn expect_changes_run(&self) -> Run {
+    pub fn expect_changes(&self) -> Run {
         let (code, r) = self.plan_code(true);
         assert_eq!(
             code,

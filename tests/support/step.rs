@@ -350,7 +350,7 @@ impl<X> World<X> {
             }),
             Command::ApplyFails(needle) => Some(w.apply_expect_error(needle)),
             Command::PlanEmpty => Some(w.expect_empty_plan()),
-            Command::PlanChanges => Some(w.expect_changes_run()),
+            Command::PlanChanges => Some(w.expect_changes()),
             Command::PlanFails(needle) => Some(w.plan_expect_error(needle)),
             Command::ValidateFails(needle) => Some(w.validate_expect_error(needle)),
             Command::Import { addr, id, ignore } => {
