@@ -1,6 +1,13 @@
 //! Acceptance-test harness: real `terraform` / `tofu` binaries driving the provider, in a fresh
 //! temp dir per case, with terraform-plugin-testing's habits (empty plan after apply, with and
 //! without refresh; import and compare; destroy and check).
+//!
+//! - `cli`: the table of known CLIs (`known_clis!`, one line each) and `per_cli!`, which makes
+//!   one `#[test]` per CLI for a scenario (`image_deployment::tofu_1_12_6`);
+//! - `step`: steps as data (`Step`, modelled on terraform-plugin-testing's TestStep) and the
+//!   runner that executes a scenario's steps for one CLI;
+//! - `steps/`: each acceptance file's scenarios, compiled only into that test binary (through
+//!   `#[path]`), so protocol and handshake tests do not build the resources' step lists.
 #![allow(dead_code)]
 
 pub mod cli;
