@@ -1,30 +1,31 @@
 //! Acceptance-test harness: real `terraform` / `tofu` binaries driving the provider, in a fresh
 //! temp dir per case, with terraform-plugin-testing's habits (empty plan after apply, with and
 //! without refresh; import and compare; destroy and check).
+//!
+//! - `cli`: the table of known CLIs (`known_clis!`, one line each) and `per_cli!`, which makes
+//!   one `#[test]` per CLI for a scenario (`image_deployment::tofu_1_12_6`);
+//! - `step`: steps as data (`Step`, modelled on terraform-plugin-testing's TestStep) and the
+//!   runner that executes a scenario's steps for one CLI;
+//! - `steps/`: each acceptance file's scenarios, compiled only into that test binary (through
+//!   `#[path]`), so protocol and handshake tests do not build the resources' step lists.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod grpc;
+pub mod step;
 pub mod thing;
+
+// Each test binary uses its own part of these.
+#[allow(unused_imports)]
+pub(crate) use cli::per_cli;
+#[allow(unused_imports)]
+pub use cli::{clis, Cli};
+#[allow(unused_imports)]
+pub use step::{Exit, Scenario, Step, World};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// One CLI to run the suite with.
-#[derive(Clone, Debug)]
-pub struct Cli {
-    /// `terraform-1.0.3`, `terraform-1.11.4`, `tofu-1.12.6`
-    pub label: String,
-    pub path: PathBuf,
-    pub is_tofu: bool,
-    pub version: (u32, u32, u32),
-}
-
-impl Cli {
-    pub fn supports_write_only(&self) -> bool {
-        self.version >= (1, 11, 0)
-    }
-}
 
 /// Settings written by `scripts/stack up`, merged under the process environment.
 pub fn stack_env() -> BTreeMap<String, String> {
@@ -72,66 +73,13 @@ fn unquote(v: &str) -> String {
     out
 }
 
-fn version_of(path: &Path) -> Option<(u32, u32, u32)> {
-    let out = Command::new(path)
-        .args(["version", "-json"])
-        .env("CHECKPOINT_DISABLE", "1")
-        .env_remove("TF_CLI_CONFIG_FILE")
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // Warnings may precede the JSON document.
-    let json: serde_json::Value = serde_json::from_str(&text[text.find('{')?..]).ok()?;
-    let v = json["terraform_version"].as_str()?;
-    let mut it = v.split(['.', '-']).map(|x| x.parse::<u32>().unwrap_or(0));
-    Some((it.next()?, it.next().unwrap_or(0), it.next().unwrap_or(0)))
-}
-
-/// Every CLI this machine has: TERRAFORM_103 (required: the suite fails without it unless
-/// CICD_ALLOW_MISSING_CLI=1), TERRAFORM_LATEST and TOFU when present.
-pub fn clis() -> Vec<Cli> {
-    let env = stack_env();
-    let mut out = Vec::new();
-    for key in ["TERRAFORM_103", "TERRAFORM_LATEST", "TOFU"] {
-        let Some(p) = env.get(key).filter(|p| !p.is_empty()) else {
-            continue;
-        };
-        let path = PathBuf::from(p);
-        if !path.exists() {
-            continue;
-        }
-        let Some(version) = version_of(&path) else {
-            continue;
-        };
-        let is_tofu = key == "TOFU";
-        out.push(Cli {
-            label: format!(
-                "{}-{}.{}.{}",
-                if is_tofu { "tofu" } else { "terraform" },
-                version.0,
-                version.1,
-                version.2
-            ),
-            path,
-            is_tofu,
-            version,
-        });
-    }
-    if out.is_empty() && std::env::var("CICD_ALLOW_MISSING_CLI").is_err() {
-        panic!(
-            "no Terraform/OpenTofu CLI found: run `scripts/stack up clis` (it installs terraform 1.0.3 and builds tofu) \
-             or set TERRAFORM_103 / TOFU"
-        );
-    }
-    out
-}
-
 /// The provider binary built by cargo for this test run.
 pub fn provider_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-cicd"))
 }
 
 /// How the CLI finds the provider.
+#[derive(Clone, Debug)]
 pub enum Attach {
     /// The real binary through dev_overrides (AutoMTLS on, as in production).
     Binary,
@@ -316,8 +264,10 @@ impl Workdir {
         r
     }
 
-    /// The plan must be empty with and without refresh (no perpetual diff).
-    pub fn expect_empty_plan(&self) {
+    /// The plan must be empty with and without refresh (no perpetual diff); returns the
+    /// refreshed plan.
+    pub fn expect_empty_plan(&self) -> Run {
+        let mut last = None;
         for refresh in [false, true] {
             let (code, r) = self.plan_code(refresh);
             assert_eq!(
@@ -327,11 +277,13 @@ impl Workdir {
                 self.cli.label,
                 r.all()
             );
+            last = Some(r);
         }
+        last.unwrap()
     }
 
-    /// The refreshed plan must show changes; returns its text.
-    pub fn expect_changes(&self) -> String {
+    /// The refreshed plan must show changes; returns it (the plan text is its stdout).
+    pub fn expect_changes(&self) -> Run {
         let (code, r) = self.plan_code(true);
         assert_eq!(
             code,
@@ -340,7 +292,7 @@ impl Workdir {
             self.cli.label,
             r.all()
         );
-        r.stdout
+        r
     }
 
     pub fn state(&self) -> serde_json::Value {

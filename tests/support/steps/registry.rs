@@ -1,0 +1,584 @@
+//! Steps for cicd_forgejo_package_retention and cicd_registry_integrity against the stack's real
+//! forge (Gitea or Forgejo: same packages API and registry). Each CLI's test gets its own
+//! organization (and read-only token), so the per-CLI tests run in parallel; cleanup removes
+//! them whether the steps passed or not.
+
+use crate::support::{Cli, Exit, Scenario, Step};
+use cicd::clients::forgejo::{ForgejoClient, PackageVersion};
+use cicd::clients::registry::{ManifestKind, RegistryClient};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+use tfplugin::secret::Secret;
+
+pub struct Forge {
+    env: BTreeMap<String, String>,
+    url: String,
+    rt: tokio::runtime::Runtime,
+    api: ForgejoClient,
+    reg: RegistryClient,
+    http: reqwest::Client,
+}
+
+impl Forge {
+    fn new() -> Forge {
+        let env = crate::support::stack_env();
+        let (Some(url), Some(token)) = (env.get("FORGEJO_URL"), env.get("FORGEJO_TOKEN")) else {
+            panic!(
+                "FORGEJO_URL / FORGEJO_TOKEN unset: run `scripts/stack up` (or set STACK_ENV_FILE)"
+            );
+        };
+        let url = url.trim_end_matches('/').to_string();
+        let token = Secret::new(token.clone());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let api = ForgejoClient::new(&url, token.clone());
+        let reg = RegistryClient::new();
+        reg.set_basic(&api.registry_host(), &env["FORGEJO_USER"], token);
+        Forge {
+            env,
+            url,
+            rt,
+            api,
+            reg,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn oci_push(&self, args: &[&str]) -> String {
+        let script = std::env::var("OCI_PUSH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/oci-push"));
+        assert!(
+            script.exists(),
+            "{} not found: the tests push images with scripts/oci-push (or set OCI_PUSH)",
+            script.display()
+        );
+        let out = Command::new("python3")
+            .arg(script)
+            .args(args)
+            .envs(&self.env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "oci-push {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn token_req(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(m, format!("{}{path}", self.url)).header(
+            "Authorization",
+            format!("token {}", self.env["FORGEJO_TOKEN"]),
+        )
+    }
+
+    fn create_org(&self, name: &str) {
+        let r = self
+            .rt
+            .block_on(
+                self.token_req(reqwest::Method::POST, "/api/v1/orgs")
+                    .json(&serde_json::json!({"username": name, "visibility": "public"}))
+                    .send(),
+            )
+            .unwrap();
+        assert!(r.status().is_success(), "create org {name}: {}", r.status());
+    }
+
+    fn delete_org(&self, name: &str) {
+        let vs = self
+            .rt
+            .block_on(self.api.list_versions(name, "container"))
+            .unwrap_or_default();
+        let pkgs: BTreeSet<&str> = vs.iter().map(|v| v.name.as_str()).collect();
+        for p in pkgs {
+            let _ = self.rt.block_on(
+                self.token_req(
+                    reqwest::Method::DELETE,
+                    &format!("/api/v1/packages/{name}/container/{p}"),
+                )
+                .send(),
+            );
+        }
+        let _ = self.rt.block_on(
+            self.token_req(reqwest::Method::DELETE, &format!("/api/v1/orgs/{name}"))
+                .send(),
+        );
+    }
+
+    /// A token of the admin user with only read scopes (created with the password).
+    fn read_only_token(&self, name: &str) -> String {
+        let user = &self.env["FORGEJO_USER"];
+        let r = self
+            .rt
+            .block_on(
+                self.http
+                    .post(format!("{}/api/v1/users/{user}/tokens", self.url))
+                    .basic_auth(user, Some(&self.env["FORGEJO_PASSWORD"]))
+                    .json(&serde_json::json!({"name": name, "scopes": ["read:package", "read:user", "read:organization"]}))
+                    .send(),
+            )
+            .unwrap();
+        assert!(r.status().is_success(), "token: {}", r.status());
+        let j: serde_json::Value = self.rt.block_on(r.json()).unwrap();
+        j["sha1"].as_str().unwrap().to_string()
+    }
+
+    fn delete_token(&self, name: &str) {
+        let user = &self.env["FORGEJO_USER"];
+        let _ = self.rt.block_on(
+            self.http
+                .delete(format!("{}/api/v1/users/{user}/tokens/{name}", self.url))
+                .basic_auth(user, Some(&self.env["FORGEJO_PASSWORD"]))
+                .send(),
+        );
+    }
+
+    fn versions(&self, owner: &str) -> Vec<PackageVersion> {
+        self.rt
+            .block_on(self.api.list_versions(owner, "container"))
+            .unwrap()
+    }
+
+    /// `package:version` of every version of `owner`.
+    fn version_set(&self, owner: &str) -> BTreeSet<String> {
+        self.versions(owner)
+            .into_iter()
+            .map(|v| format!("{}:{}", v.name, v.version))
+            .collect()
+    }
+
+    fn delete_version(&self, owner: &str, name: &str, version: &str) {
+        assert!(self
+            .rt
+            .block_on(self.api.delete_version(owner, "container", name, version))
+            .unwrap());
+    }
+
+    /// Every tag of `owner/name` pulls: its manifest answers, and so does each index child.
+    fn assert_tags_pull(&self, owner: &str, name: &str, tags: &[&str]) {
+        let host = self.api.registry_host();
+        let repo = format!("{owner}/{name}");
+        for t in tags {
+            let m = self
+                .rt
+                .block_on(self.reg.get_manifest(&host, &repo, t))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{repo}:{t} does not pull"));
+            if m.kind == ManifestKind::Index {
+                for c in &m.children {
+                    assert!(
+                        self.rt
+                            .block_on(self.reg.head_manifest(&host, &repo, &c.digest))
+                            .unwrap()
+                            .is_some(),
+                        "{repo}:{t} child {} is gone",
+                        c.digest
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn policy(owner: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "cicd_forgejo_package_retention" "r" {{
+  owner           = "{owner}"
+  packages        = ["app", "multi"]
+  keep_last       = 1
+  keep_tags       = ["v\\d+\\.\\d+\\.\\d+"]
+  keep_newer_than = "30d"
+{extra}}}
+output "pending" {{ value = cicd_forgejo_package_retention.r.pending_deletions }}
+"#
+    )
+}
+
+fn with_token(token: &str, hcl: &str) -> String {
+    format!("provider \"cicd\" {{\n  forgejo {{\n    token = \"{token}\"\n  }}\n}}\n{hcl}")
+}
+
+/// The retention scenario's context: the forge, this CLI's organization, and what a step
+/// keeps for a later one.
+pub struct Retention {
+    f: Forge,
+    org: String,
+    /// Name of the read-only token.
+    ro_name: String,
+    ro: String,
+    /// Every version seeded.
+    all: BTreeSet<String>,
+    /// What the policy must delete.
+    expected_gone: BTreeSet<String>,
+    /// The newer index (its arm64 child is broken on purpose at the end).
+    mnew: serde_json::Value,
+    /// Versions after the policy first applied.
+    left: BTreeSet<String>,
+    /// Versions before destroy.
+    before: BTreeSet<String>,
+}
+
+impl Retention {
+    fn img(&self, n: &str) -> String {
+        format!("{}/{n}", self.org)
+    }
+
+    fn push(&self, name: &str, tag: &str) {
+        let org = &self.org;
+        self.f.oci_push(&[
+            "push-image",
+            &self.img(name),
+            tag,
+            "--seed",
+            &format!("{org}{tag}"),
+        ]);
+    }
+
+    fn backdate(&self, name: &str, tag: &str, days: &str) {
+        self.f.oci_push(&["backdate", &self.img(name), tag, days]);
+    }
+
+    fn broken_child(&self) -> String {
+        child(&self.mnew, "linux/arm64")
+    }
+}
+
+fn child(j: &serde_json::Value, p: &str) -> String {
+    j["children"][p].as_str().unwrap().to_string()
+}
+
+const R: &str = "cicd_forgejo_package_retention.r";
+
+pub fn retention_and_integrity(cli: &Cli) -> Scenario<Retention> {
+    type S = Step<Retention>;
+    let org = format!(
+        "ret-{}-{}",
+        cli.label.replace('.', "").replace("terraform", "tf"),
+        std::process::id()
+    );
+    let x = Retention {
+        f: Forge::new(),
+        ro_name: format!("ro-{org}"),
+        ro: String::new(),
+        org: org.clone(),
+        all: BTreeSet::new(),
+        expected_gone: BTreeSet::new(),
+        mnew: serde_json::Value::Null,
+        left: BTreeSet::new(),
+        before: BTreeSet::new(),
+    };
+    let mut steps = vec![
+        // Single-arch tags of different ages, a multi-arch index old and new, `latest`, a tag
+        // matching keep_tags, and a package the policy does not select.
+        S::out_of_band("seed: organization and images", |w| {
+            let x = &mut w.x;
+            x.f.create_org(&x.org);
+            for t in ["old1", "old2", "old3"] {
+                x.push("app", t);
+                x.backdate("app", t, "40");
+            }
+            for t in ["v1.0.0", "latest"] {
+                x.push("app", t);
+                x.backdate("app", t, "100");
+            }
+            x.push("app", "new1");
+            let org = x.org.clone();
+            let plats = "linux/amd64,linux/arm64";
+            let mold: serde_json::Value = serde_json::from_str(&x.f.oci_push(&[
+                "push-index",
+                &x.img("multi"),
+                "m-old",
+                "--platforms",
+                plats,
+                "--seed",
+                &format!("{org}mo"),
+            ]))
+            .unwrap();
+            x.backdate("multi", "m-old", "50");
+            x.mnew = serde_json::from_str(&x.f.oci_push(&[
+                "push-index",
+                &x.img("multi"),
+                "m-new",
+                "--platforms",
+                plats,
+                "--seed",
+                &format!("{org}mn"),
+                "--format",
+                "docker",
+            ]))
+            .unwrap();
+            x.f.oci_push(&[
+                "push-image",
+                &x.img("other"),
+                "x-old",
+                "--seed",
+                &format!("{org}x"),
+            ]);
+            x.backdate("other", "x-old", "100");
+            x.all = x.f.version_set(&org);
+            assert_eq!(x.all.len(), 13, "seeded: {:?}", x.all);
+            x.expected_gone = [
+                "app:old1".to_string(),
+                "app:old2".into(),
+                "app:old3".into(),
+                "multi:m-old".into(),
+                format!("multi:{}", child(&mold, "linux/amd64")),
+                format!("multi:{}", child(&mold, "linux/arm64")),
+            ]
+            .into();
+        }),
+        // Bad input: fails naming the attribute, nothing deleted.
+        S::validate_fails("keep_last below 0 fails validate", "keep_last must be 0 or more")
+            .on("bad")
+            .config(policy(&org, "  keep_last = -1\n").replace("  keep_last       = 1\n", "")),
+        S::validate_fails(
+            "an invalid keep_tags pattern fails validate",
+            "invalid keep_tags pattern",
+        )
+        .on("bad")
+        .config(policy(&org, "").replace("v\\\\d+", "v(\\\\d+")),
+        S::validate_fails(
+            "an unknown package type fails validate, showing the attribute",
+            "unknown package type",
+        )
+        .on("bad")
+        .config(policy(&org, "  type = \"oci\"\n"))
+        .output_contains("type = \"oci\""),
+        S::validate_fails(
+            "an invalid package regex fails validate",
+            "invalid package regex",
+        )
+        .on("bad")
+        .config(
+            policy(&org, "  package_regex = \"a(\"\n")
+                .replace("  packages        = [\"app\", \"multi\"]\n", ""),
+        ),
+        S::plan_fails(
+            "an owner that does not exist fails the plan, naming the attribute",
+            "does not exist",
+        )
+        .on("bad")
+        .config(policy(&format!("{org}-nobody"), ""))
+        .output_contains("owner"),
+        S::plan_fails(
+            "a read-only token fails the plan, asking for write:package",
+            "write:package",
+        )
+        .on("bad")
+        .pre(|w| {
+            let x = &mut w.x;
+            x.ro = x.f.read_only_token(&x.ro_name);
+        })
+        .config_with(|x| with_token(&x.ro, &policy(&x.org, ""))),
+        // The same read-only token is enough for a dry run.
+        S::apply("the read-only token is enough for a dry run; bad input deleted nothing")
+            .on("bad")
+            .config_with(|x| with_token(&x.ro, &policy(&x.org, "  dry_run = true\n")))
+            .skip_plan_check()
+            .check(|w, _| {
+                let x = &w.x;
+                x.f.delete_token(&x.ro_name);
+                assert_eq!(
+                    x.f.version_set(&x.org),
+                    x.all,
+                    "bad input deleted something"
+                );
+            }),
+        S::apply("dry_run: nothing deleted, pending deletions in the state")
+            .config(policy(&org, "  dry_run = true\n"))
+            .check(|w, _| {
+                assert_eq!(
+                    w.x.f.version_set(&w.x.org),
+                    w.x.all,
+                    "dry_run deleted something"
+                );
+                let pending: BTreeSet<String> = w.here().attrs(R)["pending_deletions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}:{}",
+                            p["package"].as_str().unwrap(),
+                            p["version"].as_str().unwrap()
+                        )
+                    })
+                    .collect();
+                assert_eq!(pending, w.x.expected_gone, "dry-run pending");
+            }),
+        S::plan_changes("switching the policy on shows in the plan")
+            .config(policy(&org, ""))
+            .stdout_contains("1 to change"),
+        S::apply("apply deletes exactly the expected set; what is kept still pulls").check(
+            |w, _| {
+                let x = &mut w.x;
+                x.left = x.f.version_set(&x.org);
+                let gone: BTreeSet<String> = x.all.difference(&x.left).cloned().collect();
+                assert_eq!(gone, x.expected_gone, "deleted set");
+                x.f
+                    .assert_tags_pull(&x.org, "app", &["v1.0.0", "latest", "new1"]);
+                x.f.assert_tags_pull(&x.org, "multi", &["m-new"]);
+                x.f.assert_tags_pull(&x.org, "other", &["x-old"]);
+            },
+        ),
+        S::import(
+            "import by owner/type",
+            R,
+            &[
+                "packages",
+                "keep_last",
+                "keep_tags",
+                "keep_newer_than",
+                "kept_count",
+            ],
+        )
+        .id(format!("{org}/container")),
+        S::apply("apply after the import converges, deleting nothing").check(|w, _| {
+            assert_eq!(
+                w.x.f.version_set(&w.x.org),
+                w.x.left,
+                "import + apply deleted something"
+            );
+        }),
+        S::plan_changes("new pushes push an older tag out: the plan shows it pending")
+            .pre(|w| {
+                w.x.backdate("app", "new1", "35");
+                w.x.push("app", "new2");
+            })
+            .stdout_contains("\"new1\"")
+            .stdout_contains("1 to change"),
+        S::apply("apply deletes the older tag").check(|w, _| {
+            let now = w.x.f.version_set(&w.x.org);
+            assert!(
+                !now.contains("app:new1") && now.contains("app:new2"),
+                "{now:?}"
+            );
+        }),
+        // The registry changes between plan and apply: apply deletes only what the plan
+        // showed and is still deletable, leaves what became deletable since for the next
+        // plan, and the result is consistent with the plan.
+        S::cli(
+            "a plan saved before the registry changes",
+            &["plan", "-no-color", "-input=false", "-out=saved.tfplan"],
+            Exit::Success,
+        )
+        .pre(|w| {
+            w.x.backdate("app", "new2", "35");
+            w.x.push("app", "new3");
+        })
+        .stdout_contains("\"new2\""),
+        S::cli(
+            "applying the saved plan deletes only what it showed",
+            &["apply", "-no-color", "-input=false", "saved.tfplan"],
+            Exit::Success,
+        )
+        .pre(|w| {
+            w.x.backdate("app", "new3", "35");
+            w.x.push("app", "new4");
+        })
+        .output_contains("became deletable after the plan")
+        .check(|w, _| {
+            let now = w.x.f.version_set(&w.x.org);
+            assert!(
+                !now.contains("app:new2") && now.contains("app:new3") && now.contains("app:new4"),
+                "{now:?}"
+            );
+        }),
+        S::plan_changes("the next plan shows what became deletable since")
+            .stdout_contains("\"new3\""),
+        S::apply("apply deletes it").check(|w, _| {
+            assert!(!w.x.f.version_set(&w.x.org).contains("app:new3"));
+        }),
+        S::destroy("destroy removes only the policy")
+            .pre(|w| w.x.before = w.x.f.version_set(&w.x.org))
+            .check(|w, _| {
+                assert_eq!(
+                    w.x.f.version_set(&w.x.org),
+                    w.x.before,
+                    "destroy deleted packages"
+                );
+            }),
+        // Break an index on purpose: the integrity check reports exactly that image and digest.
+        S::apply("integrity: a broken index is reported with its image, tag and missing digest")
+            .on("integrity")
+            .pre(|w| {
+                let x = &w.x;
+                x.f.delete_version(&x.org, "multi", &x.broken_child());
+            })
+            .config(format!(
+                r#"
+data "cicd_registry_integrity" "x" {{
+  owner = "{org}"
+}}
+output "broken" {{ value = data.cicd_registry_integrity.x.broken }}
+output "counts" {{
+  value = [data.cicd_registry_integrity.x.broken_count, data.cicd_registry_integrity.x.images_checked, data.cicd_registry_integrity.x.tags_checked]
+}}
+"#
+            ))
+            .skip_plan_check()
+            .check(|w, _| {
+                let out = w.here().run(&["output", "-json"]);
+                let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+                let broken = j["broken"]["value"].as_array().unwrap();
+                assert_eq!(broken.len(), 1, "{broken:?}");
+                assert_eq!(broken[0]["image"], w.x.img("multi").as_str());
+                assert_eq!(broken[0]["tag"], "m-new");
+                assert_eq!(broken[0]["missing_digest"], w.x.broken_child().as_str());
+                assert_eq!(broken[0]["platform"], "linux/arm64");
+                // app: v1.0.0, latest, new4
+                assert_eq!(j["counts"]["value"], serde_json::json!([1, 3, 5]));
+            }),
+        S::plan_fails(
+            "integrity: an owner that does not exist fails the plan",
+            "does not exist",
+        )
+        .on("integrity")
+        .config(format!(
+            "data \"cicd_registry_integrity\" \"x\" {{\n  owner = \"{org}-nobody\"\n}}\n"
+        )),
+    ];
+    if cli.version >= (1, 5, 0) {
+        // A failing check is a warning, not an error (Terraform then plans to re-read the data
+        // source during apply, so the plan is not empty).
+        steps.push(
+            S::cli(
+                "integrity in a check block: a broken image is a warning naming the digest",
+                &["plan", "-no-color", "-input=false"],
+                Exit::Success,
+            )
+            .on("check")
+            .config(format!(
+                r#"
+check "registry" {{
+  data "cicd_registry_integrity" "x" {{
+    owner = "{org}"
+  }}
+  assert {{
+    condition     = data.cicd_registry_integrity.x.broken_count == 0
+    error_message = "broken: ${{jsonencode(data.cicd_registry_integrity.x.broken)}}"
+  }}
+}}
+"#
+            ))
+            .output_contains("Warning: Check block assertion failed")
+            .check(|w, r| {
+                assert!(r.all().contains(&w.x.broken_child()), "{}", r.all());
+            }),
+        );
+    }
+    Scenario::new(x, steps).cleanup(vec![S::out_of_band(
+        "remove the organization, its packages and the read-only token",
+        |w| {
+            w.x.f.delete_token(&w.x.ro_name);
+            w.x.f.delete_org(&w.x.org);
+        },
+    )])
+}
