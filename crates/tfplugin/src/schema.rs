@@ -165,6 +165,11 @@ impl NestedBlock {
         self.min_items = n;
         self
     }
+    /// The nested block's description (that of its block).
+    pub fn describe(mut self, d: impl Into<String>) -> Self {
+        self.block.description = d.into();
+        self
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -101,6 +101,10 @@ impl<T: Serialize> Serialize for Val<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Val<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if crate::agreement::recording() {
+            // Let the field recorder see `T` (the JSON tree below would hide it).
+            return T::deserialize(d).map(Val::Known);
+        }
         let j = serde_json::Value::deserialize(d)?;
         if j.is_null() {
             return Ok(Val::Null);
