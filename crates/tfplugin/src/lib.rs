@@ -13,4 +13,5 @@ pub mod secret;
 pub mod server;
 pub mod state;
 pub mod typed;
+pub mod validate;
 pub mod value;

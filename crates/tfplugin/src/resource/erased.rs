@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::plan::{check_write_only_allowed, null_write_only, plan_default};
+use super::plan::{null_write_only, plan_default};
+use super::validation::{check_write_only_allowed, run_validators};
 use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
 pub struct PlanOutcome {
@@ -164,6 +165,7 @@ impl<R: Resource> DynResource for Typed<R> {
 
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
         check_write_only_allowed(&self.schema.block, config, cx, diags);
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<R::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -361,6 +363,7 @@ impl<D: DataSource> DynDataSource for Typed<D> {
         state_fields::<D::State>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<D::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -387,6 +390,7 @@ impl<P: Provider> DynProvider for Typed<P> {
         state_fields::<P::Config>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<P::Config>(config, "provider configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
