@@ -74,7 +74,7 @@ pub struct State {
     pub on_destroy: Val<String>,
 }
 
-fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     let ro = |a: Attribute, d: &str| a.computed().keep_prior().describe(d);
     let set = |a: Attribute, d: &str| a.optional().computed().keep_prior().describe(d);
     let s = Attribute::string;
