@@ -11,7 +11,7 @@
 //! so failing the plan here is the only place that mistake shows before apply.
 
 use crate::provider::ProviderData;
-use crate::resources::woodpecker_repo::{self as resource, valid_full_name};
+use crate::resources::woodpecker_repo::{self as resource};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
@@ -54,7 +54,7 @@ const RESOURCE_ONLY: &[&str] = &["adopt_existing", "on_destroy"];
 
 fn schema() -> Schema {
     let mut block = Block::new("An active Woodpecker repository by `full_name`: its numeric id (for pipeline triggers, badges and secrets in other stacks) and its settings. A repository that Woodpecker does not know or that is not active fails the plan.");
-    for mut a in resource::schema().block.attributes {
+    for mut a in resource::State::attributes() {
         if RESOURCE_ONLY.contains(&a.name.as_str()) {
             continue;
         }
@@ -86,12 +86,6 @@ impl DataSource for WoodpeckerRepoData {
 
     fn schema(&self) -> Schema {
         schema()
-    }
-
-    async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
-        if let Some(Err(e)) = c.full_name.known().map(|n| valid_full_name(n)) {
-            diags.error_at(AttrPath::root("full_name"), "Invalid full_name", e);
-        }
     }
 
     async fn read(&self, _cx: &Ctx, c: State, diags: &mut Diagnostics) -> Option<State> {

@@ -18,42 +18,39 @@
 use crate::clients::woodpecker::{self as wp, Cron, CronPatch, CronWrite, WoodpeckerError};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
-use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
+use tfplugin::validate::at_least;
 use tfplugin::value::{Type, Value};
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-#[serde(default)]
-pub struct State {
-    pub id: Val<String>,
-    pub cron_id: Val<i64>,
-    pub repo_id: Val<i64>,
-    pub name: Val<String>,
-    pub schedule: Val<String>,
-    pub timezone: Val<String>,
-    pub branch: Val<String>,
-    pub enabled: Val<bool>,
-    pub variables: Val<BTreeMap<String, String>>,
-}
-
-fn schema() -> Schema {
-    let s = |n: &str| Attribute::string(n);
-    let dflt =
-        |a: Attribute, v: Value, d: &str| a.optional().computed().default_value(v).describe(d);
-    Schema::new(0, Block::new("A cron job of a Woodpecker repository: a pipeline started on a schedule. Changing `name` replaces it. Import with `repo_id/cron_id` or `repo_id/name`.")
-        .attr(s("id").computed().keep_prior().describe("`repo_id/cron_id`."))
-        .attr(Attribute::number("cron_id").computed().keep_prior().describe("Woodpecker's id of the cron job."))
-        .attr(Attribute::number("repo_id").required().force_new().describe("Id of the repository (`cicd_woodpecker_repo.<name>.id`)."))
-        .attr(s("name").required().force_new().describe("Name, unique within the repository (pipelines see it as `CI_PIPELINE_CRON`)."))
-        .attr(s("schedule").required().describe("When to run: five fields `minute hour day-of-month month day-of-week` (e.g. `0 3 * * *`), or `@daily`, `@hourly`, `@every 6h`, ..."))
-        .attr(dflt(s("timezone"), Value::String(String::new()), "IANA time zone of the schedule, e.g. `Europe/London` (default empty: UTC)."))
-        .attr(dflt(s("branch"), Value::String(String::new()), "Branch to run on (default empty: the repository's default branch)."))
-        .attr(dflt(Attribute::bool("enabled"), Value::Bool(true), "Whether the cron job runs (default true)."))
-        .attr(dflt(Attribute::new("variables", Type::map(Type::String)), Value::Map(BTreeMap::new()), "Variables given to the pipelines it starts (default none).")))
+tfplugin::state! {
+    /// State of `cicd_woodpecker_cron`.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct State / StateAttrs {
+        /// `repo_id/cron_id`.
+        id: Val<String> = string().computed().keep_prior(),
+        /// Woodpecker's id of the cron job.
+        cron_id: Val<i64> = number().computed().keep_prior(),
+        /// Id of the repository (`cicd_woodpecker_repo.<name>.id`).
+        repo_id: Val<i64> = number().required().force_new().validate(at_least(1)),
+        /// Name, unique within the repository (pipelines see it as `CI_PIPELINE_CRON`).
+        name: Val<String> = string().required().force_new(),
+        /// When to run: five fields `minute hour day-of-month month day-of-week` (e.g.
+        /// `0 3 * * *`), or `@daily`, `@hourly`, `@every 6h`, ...
+        schedule: Val<String> = string().required(),
+        /// IANA time zone of the schedule, e.g. `Europe/London` (default empty: UTC).
+        timezone: Val<String> = string().optional().computed().default_value(Value::String("".into())),
+        /// Branch to run on (default empty: the repository's default branch).
+        branch: Val<String> = string().optional().computed().default_value(Value::String("".into())),
+        /// Whether the cron job runs (default true).
+        enabled: Val<bool> = bool().optional().computed().default_value(Value::Bool(true)),
+        /// Variables given to the pipelines it starts (default none).
+        variables: Val<BTreeMap<String, String>> = new(Type::map(Type::String))
+            .optional().computed().default_value(Value::Map(BTreeMap::new())),
+    }
 }
 
 pub struct WoodpeckerCron {
@@ -75,31 +72,22 @@ impl Resource for WoodpeckerCron {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        Schema::new(0, State::block("A cron job of a Woodpecker repository: a pipeline started on a schedule. Changing `name` replaces it. Import with `repo_id/cron_id` or `repo_id/name`."))
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
+        let a = State::ATTR;
         let checks = [
-            ("name", c.name.known().map(|v| wp::validate_cron_name(v))),
+            (a.name, c.name.known().map(|v| wp::validate_cron_name(v))),
             (
-                "schedule",
+                a.schedule,
                 c.schedule.known().map(|v| wp::validate_cron_schedule(v)),
             ),
             (
-                "timezone",
+                a.timezone,
                 c.timezone
                     .known()
                     .map(|v| wp::validate_timezone(v).and_then(|_| zone_exists(v))),
-            ),
-            (
-                "repo_id",
-                c.repo_id.known().map(|v| {
-                    if *v > 0 {
-                        Ok(())
-                    } else {
-                        Err(format!("{v} is not a repository id."))
-                    }
-                }),
             ),
         ];
         for (attr, r) in checks {
@@ -118,8 +106,8 @@ impl Resource for WoodpeckerCron {
     ) {
         let Some(prior) = &req.prior else { return };
         for (attr, old, new) in [
-            ("branch", &prior.branch, &plan.state.branch),
-            ("timezone", &prior.timezone, &plan.state.timezone),
+            (State::ATTR.branch, &prior.branch, &plan.state.branch),
+            (State::ATTR.timezone, &prior.timezone, &plan.state.timezone),
         ] {
             // Woodpecker's PATCH ignores an empty value: clearing needs a new cron.
             if new.known().is_some_and(String::is_empty)
@@ -152,7 +140,7 @@ impl Resource for WoodpeckerCron {
             Ok(c) => c,
             Err(e) if e.is_duplicate() => {
                 let detail = format!("The repository already has a cron called {name:?}. Import it with `terraform import <address> {repo_id}/{name}`, or choose another name. Nothing was changed.");
-                return err_at(diags, "name", what, detail);
+                return err_at(diags, State::ATTR.name, what, detail);
             }
             Err(e) if e.status() == Some(422) => {
                 return err_at(diags, field_of(&e.to_string()), what, e)
@@ -160,7 +148,7 @@ impl Resource for WoodpeckerCron {
             Err(e) if e.is_not_found() => {
                 return err_at(
                     diags,
-                    "repo_id",
+                    State::ATTR.repo_id,
                     what,
                     "Woodpecker has no repository with that id.",
                 )
@@ -342,10 +330,11 @@ fn zone_exists(tz: &str) -> Result<(), String> {
 
 /// The attribute a 422 of the server names (`can't parse schedule`, `... timezone`, `name is required`).
 fn field_of(text: &str) -> &'static str {
-    ["schedule", "timezone", "name"]
+    let a = State::ATTR;
+    [a.schedule, a.timezone, a.name]
         .into_iter()
         .find(|f| text.contains(f))
-        .unwrap_or("schedule")
+        .unwrap_or(a.schedule)
 }
 
 fn err<T>(diags: &mut Diagnostics, summary: impl Into<String>, e: impl ToString) -> Option<T> {

@@ -456,7 +456,7 @@ pub fn repo_bad_input(cli: &Cli) -> Scenario<Bad> {
         }),
         S::validate_fails(
             "an unknown event in cancel_previous_pipeline_events",
-            "is not a Woodpecker event",
+            "cancel_previous_pipeline_events[1] must be one of",
         )
         .config(repo_c(
             &c,
@@ -464,10 +464,10 @@ pub fn repo_bad_input(cli: &Cli) -> Scenario<Bad> {
         ))
         .output_contains("cancel_previous_pipeline_events = [\"push\", \"bogus\"]")
         .check(move |w, _| not_active(w)),
-        S::validate_fails("a bad visibility", "Invalid visibility")
+        S::validate_fails("a bad visibility", "visibility must be one of")
             .config(repo_c(&c, "  visibility = \"secret\"\n"))
             .output_contains("visibility = \"secret\""),
-        S::validate_fails("a timeout below one minute", "Invalid timeout")
+        S::validate_fails("a timeout below one minute", "timeout must be at least 1")
             .config(repo_c(&c, "  timeout = 0\n"))
             .output_contains("timeout = 0"),
         S::plan_fails(
