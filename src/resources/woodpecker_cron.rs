@@ -351,3 +351,62 @@ fn err_at<T>(
     diags.error_at(AttrPath::root(attr), summary, e.to_string());
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cron() -> Cron {
+        Cron {
+            id: 3,
+            repo_id: 1,
+            name: "nightly".into(),
+            schedule: "0 3 * * *".into(),
+            timezone: "Europe/London".into(),
+            variables: [("A".to_string(), "1".to_string())].into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn state_and_patch() {
+        let have = from_cron(&cron());
+        assert_eq!(have.id, Val::Known("1/3".into()));
+        assert_eq!(have.enabled, Val::Known(false));
+        let mut want = have.clone();
+        assert_eq!(cron_patch(&want, &have), CronPatch::default());
+        // Created disabled although asked enabled: the PATCH sends it; an empty map clears.
+        want.enabled = Val::Known(true);
+        want.variables = Val::Known(BTreeMap::new());
+        want.schedule = Val::Unknown;
+        let p = cron_patch(&want, &have);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"enabled": true, "variables": {}})
+        );
+    }
+
+    #[test]
+    fn server_errors_point_at_their_attribute() {
+        let e = "Error inserting cron. validate failed: can't parse timezone: unknown time zone X";
+        assert_eq!(field_of(e), "timezone");
+        assert_eq!(field_of("validate failed: name is required"), "name");
+        assert_eq!(
+            field_of("can't parse schedule: expected exactly 5 fields"),
+            "schedule"
+        );
+    }
+
+    #[test]
+    fn zones_the_local_database_lacks_are_refused() {
+        assert!(zone_exists("").is_ok() && zone_exists("UTC").is_ok());
+        if std::path::Path::new("/usr/share/zoneinfo/UTC").is_file()
+            && std::env::var("TZDIR").is_err()
+        {
+            assert!(zone_exists("Europe/London").is_ok());
+            assert!(zone_exists("Mars/Olympus")
+                .unwrap_err()
+                .contains("Mars/Olympus"));
+        }
+    }
+}
