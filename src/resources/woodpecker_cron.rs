@@ -42,9 +42,9 @@ tfplugin::state! {
         /// `0 3 * * *`), or `@daily`, `@hourly`, `@every 6h`, ...
         schedule: Val<String> = string().required(),
         /// IANA time zone of the schedule, e.g. `Europe/London` (default empty: UTC).
-        timezone: Val<String> = string().optional().computed().default_value(Value::String("".into())),
+        timezone: Val<String> = string().optional().computed().default_value(Value::from("")),
         /// Branch to run on (default empty: the repository's default branch).
-        branch: Val<String> = string().optional().computed().default_value(Value::String("".into())),
+        branch: Val<String> = string().optional().computed().default_value(Value::from("")),
         /// Whether the cron job runs (default true).
         enabled: Val<bool> = bool().optional().computed().default_value(Value::Bool(true)),
         /// Variables given to the pipelines it starts (default none).
@@ -328,7 +328,7 @@ fn zone_exists(tz: &str) -> Result<(), String> {
     Err(format!("{tz:?} is not a time zone of the IANA database ({} has no such zone); Woodpecker would refuse it. Use a name such as Europe/London, or UTC.", dir.display()))
 }
 
-/// The attribute a 422 of the server names (`can't parse schedule`, `... timezone`, `name is required`).
+/// The attribute a 422 of the server names (`can't parse schedule|timezone`, `name is required`).
 fn field_of(text: &str) -> &'static str {
     let a = State::ATTR;
     [a.schedule, a.timezone, a.name]

@@ -4,11 +4,10 @@
 //! their `forge_remote_id`, one list per run), `POST /api/repos?forge_remote_id=`, `PATCH` /
 //! `DELETE [?remove=true]` `/api/repos/{id}`, `POST /api/repos/{id}/repair`, `GET /api/repos`
 //! (refresh: one admin list per run; a non-admin reads `/api/repos/{id}`), `GET
-//! /api/repos/{id}/permissions`, `GET /api/repos/lookup/{owner}/{name}`. Import: `owner/name` or id.
+//! /api/repos/{id}/permissions`, `GET /api/repos/lookup/{owner}/{name}`. Import: owner/name or id.
 //!
-//! - **Settings** left out follow the server; set, each is enforced, empty lists too. Activation
-//!   keeps a re-activated repo's old settings, so create PATCHes what it does not show, then
-//!   reads back and checks.
+//! - **Settings** left out follow the server; set, each is enforced (empty lists too): create
+//!   PATCHes what activation does not show (re-activation keeps old settings), then checks.
 //! - **Trusted** is three bools, not one object: each is optional+computed on its own, as the
 //!   server patches them; an object is set as a whole (setting one flag would pin all three).
 //! - **Identity is the numeric id.** A `full_name` change is in place when the new name is the
@@ -61,15 +60,16 @@ tfplugin::state! {
         private: Val<bool> = bool().computed().keep_prior(),
         /// Woodpecker's id of the owner (org secrets and registries take it).
         org_id: Val<i64> = number().computed().keep_prior(),
-        /// Who may see the repository's pipelines.
+        /// Who may see the pipelines: `public`, `private` or `internal`.
         visibility: Val<String> = string().optional().computed().keep_prior()
             .validate(one_of(wp::REPO_VISIBILITIES)),
-        /// Which pipelines wait for an approval before they run.
+        /// Pipelines that wait for approval: `none`, `forks`, `pull_requests` or `all_events`.
         require_approval: Val<String> = string().optional().computed().keep_prior()
             .validate(one_of(wp::REQUIRE_APPROVAL_MODES)),
         /// Users who may approve pipelines (besides the repository's admins).
         approval_allowed_users: Val<Vec<String>> =
-            new(Type::list(Type::String)).optional().computed().keep_prior().validate(regex(r"^\S+$", "a user name")),
+            new(Type::list(Type::String)).optional().computed().keep_prior()
+            .validate(regex(r"^\S+$", "a user name")),
         /// Pipeline timeout in minutes (above the server's maximum needs an admin token).
         timeout: Val<i64> = number().optional().computed().keep_prior().validate(at_least(1)),
         /// Run pipelines for pull requests.
@@ -78,12 +78,15 @@ tfplugin::state! {
         allow_deploy: Val<bool> = bool().optional().computed().keep_prior(),
         /// Path of the pipeline configuration (empty: `.woodpecker/` or `.woodpecker.yaml`).
         config_file: Val<String> = string().optional().computed().keep_prior(),
-        /// Events whose new pipeline cancels the running ones of the same branch or pull request.
+        /// Events that cancel older pipelines: `push`, `pull_request`, `tag`, `release`, `manual`,
+        /// `deployment`, `cron`, `pull_request_closed`, `pull_request_metadata` (same branch).
         cancel_previous_pipeline_events: Val<Vec<String>> =
-            new(Type::list(Type::String)).optional().computed().keep_prior().validate(one_of(wp::WEBHOOK_EVENTS)),
+            new(Type::list(Type::String)).optional().computed().keep_prior()
+            .validate(one_of(wp::WEBHOOK_EVENTS)),
         /// Plugin images that get the forge's netrc credentials.
         netrc_trusted: Val<Vec<String>> =
-            new(Type::list(Type::String)).optional().computed().keep_prior().validate(regex(r"^\S+$", "an image name")),
+            new(Type::list(Type::String)).optional().computed().keep_prior()
+            .validate(regex(r"^\S+$", "an image name")),
         /// Pipelines may use privileged network settings (`trusted.network`; needs an admin token).
         trusted_network: Val<bool> = bool().optional().computed().keep_prior(),
         /// Pipelines may run privileged containers (`trusted.security`; needs an admin token).
@@ -140,11 +143,12 @@ impl Resource for WoodpeckerRepo {
             let me = self.me.get_or_try_init(|| wp.current_user()).await;
             let me = me.map_err(|e| diags.error("Could not read the token's user", e.to_string()));
             let me = me.ok()?;
-            let changes_trusted = match &req.prior {
-                None => trusted(&req.config).iter().any(|t| t.is_known()),
-                Some(p) => trusted(&plan.state) != trusted(p),
-            };
-            if !me.admin && changes_trusted {
+            let prior_or_none = req.prior.clone().unwrap_or_default();
+            if !me.admin
+                && settings_patch(&plan.state, &prior_or_none)
+                    .trusted
+                    .is_some()
+            {
                 let summary = "The trusted settings need a Woodpecker admin token";
                 return err_at(diags, State::ATTR.trusted_network, summary, TRUSTED);
             }
@@ -385,10 +389,6 @@ fn forget_forge_fields(s: &mut State) {
         ($($f:ident),*) => { $(s.$f = Val::Unknown;)* };
     }
     unknown! { owner, name, clone_url, clone_url_ssh, forge_url, default_branch, private, org_id }
-}
-
-fn trusted(s: &State) -> [&Val<bool>; 3] {
-    [&s.trusted_network, &s.trusted_security, &s.trusted_volumes]
 }
 
 /// Is `new_name` the repository of `prior` (same `forge_remote_id` on the forge, or same id)?
