@@ -3,6 +3,8 @@
 pub mod forgejo_package_retention;
 pub mod image_deployment;
 pub mod registry_credentials;
+pub mod woodpecker_cron;
+pub mod woodpecker_repo;
 
 use crate::provider::ProviderData;
 use std::sync::Arc;
@@ -17,5 +19,7 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
         )),
         resource(registry_credentials::RegistryCredentials::new(data.clone())),
         resource(image_deployment::ImageDeployment::new(data.clone())),
+        resource(woodpecker_repo::WoodpeckerRepo::new(data.clone())),
+        resource(woodpecker_cron::WoodpeckerCron::new(data.clone())),
     ]
 }
