@@ -7,6 +7,7 @@ use crate::clients::forgejo::ForgejoClient;
 use crate::clients::kubernetes::KubeClient;
 use crate::clients::registry::RegistryClient;
 use crate::clients::vault::VaultClient;
+use crate::clients::woodpecker::WoodpeckerClient;
 use crate::retention::forge::Retention;
 use std::sync::{Arc, OnceLock, RwLock};
 use tfplugin::diagnostics::Diagnostics;
@@ -29,6 +30,7 @@ struct Clients {
     kube: OnceCell<Arc<KubeClient>>,
     vault: OnceLock<Arc<VaultClient>>,
     forgejo: OnceLock<Arc<ForgejoClient>>,
+    woodpecker: OnceLock<Arc<WoodpeckerClient>>,
     registry: OnceCell<Arc<RegistryClient>>,
     retention: OnceCell<Arc<Retention>>,
 }
@@ -110,6 +112,23 @@ impl ProviderData {
             c.clients
                 .forgejo
                 .get_or_init(|| Arc::new(ForgejoClient::new(&cfg.url, cfg.token.clone())))
+                .clone(),
+        )
+    }
+
+    /// The Woodpecker client; errors name the `woodpecker` block.
+    pub fn woodpecker(&self, diags: &mut Diagnostics) -> Option<Arc<WoodpeckerClient>> {
+        let c = self.current(diags)?;
+        let cfg = require(
+            &c.settings.woodpecker,
+            "woodpecker",
+            "WOODPECKER_SERVER / WOODPECKER_TOKEN",
+            diags,
+        )?;
+        Some(
+            c.clients
+                .woodpecker
+                .get_or_init(|| Arc::new(WoodpeckerClient::new(cfg)))
                 .clone(),
         )
     }

@@ -1,0 +1,462 @@
+//! Where a secret value comes from: shared by `cicd_woodpecker_global_secret`, `_repo_secret`,
+//! `_org_secret` (attributes `value*`) and `cicd_woodpecker_registry` (`password*`), and meant
+//! for any resource that writes a value its API never returns. Exactly one source per resource:
+//!
+//! - `value` (sensitive): kept in state, because the user chose to; a change is written.
+//! - `value_wo` + `value_wo_version` (write-only, Terraform/OpenTofu >= 1.11): never in plan or
+//!   state; written on create and whenever `value_wo_version` changes.
+//! - `value_from_vault { mount, path, key }`: one key of a Vault KV v2 secret. State keeps only
+//!   `vault_version`, the KV version whose value was written; never the value, nor a hash of it.
+//!
+//! # Vault rotation, per key
+//! One KV secret holds many keys (`secret/ci/global`: 55, one resource each through
+//! `cicd_vault_kv_keys` + `for_each`), and any write to it makes a new version of ALL its keys,
+//! so "the version changed" does not mean "this key changed". A refresh therefore compares the
+//! key itself: when Vault's current version is newer than the baseline (private `vault_same_at`:
+//! the newest version known to hold the value written, at first the version written), it reads
+//! the baseline version too and compares this key's two values in memory. Equal: the current
+//! version becomes the baseline, nothing to do. Different, or the baseline unreadable (deleted,
+//! destroyed, beyond `max_versions`): private `vault_rotated`. Both reads are shared by every
+//! resource naming the path (the Vault client keeps each `path@version` for 30 s), so a
+//! rotation costs two Vault requests per path and run, whatever the number of keys.
+//!
+//! Chosen over an HMAC of the written value in private state: nothing derived from the value is
+//! stored anywhere (an HMAC whose key sits in the same state file is a salted hash, open to
+//! offline guessing of weak values), and the baseline moves forward at every refresh, so the
+//! version compared with stays recent.
+//!
+//! The plan decides from the refreshed state and private data only, never from a Vault read of
+//! its own (Terraform plans again during apply and rejects a second plan that differs; Vault may
+//! have moved on in between): rotated -> `vault_version` "known after apply" -> an update, whose
+//! apply reads the then-current version, writes it and records it. The plan does read Vault to
+//! check that the path and key exist (an error, naming the keys that do, before anything is
+//! written). A refresh never fails because of Vault: a key removed from Vault must not block
+//! destroying the resource that held it; the plan reports it if the resource is still there.
+
+use crate::clients::vault::VaultClient;
+use crate::provider::ProviderData;
+use serde::{Deserialize, Serialize};
+use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::resource::Private;
+use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode};
+use tfplugin::secret::{register_secret, Secret as Sensitive};
+use tfplugin::typed::Val;
+
+pub const DEFAULT_MOUNT: &str = "secret";
+
+/// The computed attribute with the KV version written.
+pub const VERSION: &str = "vault_version";
+
+/// Private data: the newest KV version known to hold the value written.
+const SAME_AT: &str = "vault_same_at";
+/// Private data: the key's value in Vault differs from the one written.
+const ROTATED: &str = "vault_rotated";
+
+/// The attribute names of one value source.
+pub struct Names {
+    pub value: &'static str,
+    pub wo: &'static str,
+    pub wo_version: &'static str,
+    pub vault: &'static str,
+    /// "value", "password": for messages.
+    pub what: &'static str,
+}
+
+pub const VALUE: Names = Names {
+    value: "value",
+    wo: "value_wo",
+    wo_version: "value_wo_version",
+    vault: "value_from_vault",
+    what: "value",
+};
+
+pub const PASSWORD: Names = Names {
+    value: "password",
+    wo: "password_wo",
+    wo_version: "password_wo_version",
+    vault: "password_from_vault",
+    what: "password",
+};
+
+/// `value_from_vault { mount, path, key }`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct VaultRef {
+    #[serde(default)]
+    pub mount: Val<String>,
+    #[serde(default)]
+    pub path: Val<String>,
+    #[serde(default)]
+    pub key: Val<String>,
+}
+
+impl VaultRef {
+    /// `(mount, path, key)` when all are known (`mount` defaults to `secret`).
+    pub fn known(&self) -> Option<(String, String, String)> {
+        let mount = self.mount.clone().or_default_known(DEFAULT_MOUNT.into())?;
+        Some((
+            mount.trim_matches('/').to_string(),
+            self.path.known()?.trim_matches('/').to_string(),
+            self.key.known()?.clone(),
+        ))
+    }
+}
+
+/// Which source is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    None,
+    Plain,
+    WriteOnly,
+    Vault,
+}
+
+/// One resource's value source, as configured, planned or stored (`wo` is null except in
+/// configuration; `version` is null except in plan and state).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    pub value: Val<String>,
+    pub wo: Val<String>,
+    pub wo_version: Val<String>,
+    pub vault: Val<VaultRef>,
+    pub version: Val<i64>,
+}
+
+impl Source {
+    pub fn kind(&self) -> Kind {
+        if !self.value.is_null() {
+            Kind::Plain
+        } else if !self.wo.is_null() || !self.wo_version.is_null() {
+            Kind::WriteOnly
+        } else if !self.vault.is_null() {
+            Kind::Vault
+        } else {
+            Kind::None
+        }
+    }
+
+    /// Tell the log scrubber about the values this source holds.
+    pub fn register(&self) {
+        for v in [&self.value, &self.wo] {
+            if let Val::Known(v) = v {
+                register_secret(v);
+            }
+        }
+    }
+}
+
+/// The attributes of a source (before its Vault block).
+pub fn attributes(n: &Names) -> Vec<Attribute> {
+    let w = n.what;
+    vec![
+        Attribute::string(n.value).optional().sensitive().describe(format!(
+            "The {w}, kept in state (marked sensitive). Exactly one of `{}`, `{}` or a `{}` block.",
+            n.value, n.wo, n.vault
+        )),
+        Attribute::string(n.wo).optional().sensitive().write_only().describe(format!(
+            "The {w} as a write-only attribute (Terraform/OpenTofu >= 1.11): never stored in plan or state. \
+             Written on create and whenever `{}` changes.",
+            n.wo_version
+        )),
+        Attribute::string(n.wo_version).optional().describe(format!(
+            "Required with `{}`: any number or string; change it to write `{}` again.",
+            n.wo, n.wo
+        )),
+        Attribute::number(VERSION).computed().keep_prior().describe(format!(
+            "With `{}`: the KV v2 version whose {w} was written (never the {w}). A new version in \
+             which this key's {w} changed plans an update; one that changed other keys does not.",
+            n.vault
+        )),
+    ]
+}
+
+/// The `*_from_vault` block.
+pub fn vault_block(n: &Names) -> NestedBlock {
+    NestedBlock::new(
+        n.vault,
+        NestingMode::Single,
+        Block::new(format!(
+            "Read the {} from one key of a Vault (or OpenBao) KV v2 secret at apply time. State keeps \
+             only `{VERSION}`; a refresh notices when the key's {} changes in Vault and the plan then \
+             shows an update.",
+            n.what, n.what
+        ))
+        .attr(Attribute::string("mount").optional().describe("KV v2 mount (default `secret`)."))
+        .attr(Attribute::string("path").required().describe("Path of the secret under the mount, e.g. `ci/global`."))
+        .attr(Attribute::string("key").required().describe("Key of the secret's data.")),
+    )
+}
+
+/// Offline checks: exactly one source; the write-only pair together; no empty value.
+pub fn validate(n: &Names, s: &Source, diags: &mut Diagnostics) {
+    s.register();
+    let set: Vec<&str> = [
+        (n.value, !s.value.is_null()),
+        (n.wo, !s.wo.is_null()),
+        (n.vault, !s.vault.is_null()),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let choose = format!(
+        "Set exactly one of `{}`, `{}` (with `{}`) or a `{}` block.",
+        n.value, n.wo, n.wo_version, n.vault
+    );
+    match set.as_slice() {
+        [] if s.wo_version.is_null() => diags.error_at(
+            AttrPath::root(n.value),
+            format!("No {} source", n.what),
+            choose,
+        ),
+        [] | [_] => {}
+        [first, second, ..] => diags.error_at(
+            AttrPath::root(*second),
+            format!("Conflicting {} sources", n.what),
+            format!("`{first}` and `{second}` are both set. {choose}"),
+        ),
+    }
+    if !s.wo.is_null() && s.wo_version.is_null() {
+        diags.error_at(
+            AttrPath::root(n.wo_version),
+            format!("`{}` needs `{}`", n.wo, n.wo_version),
+            format!(
+                "A write-only {} is never stored, so the provider cannot tell when it changes: set `{}` \
+                 (any number or string) and change it whenever `{}` should be written again.",
+                n.what, n.wo_version, n.wo
+            ),
+        );
+    }
+    if s.wo.is_null() && !s.wo_version.is_null() {
+        diags.error_at(
+            AttrPath::root(n.wo_version),
+            format!("`{}` without `{}`", n.wo_version, n.wo),
+            format!("`{}` only goes with `{}`.", n.wo_version, n.wo),
+        );
+    }
+    for (name, v) in [(n.value, &s.value), (n.wo, &s.wo)] {
+        if v.known().is_some_and(|v| v.is_empty()) {
+            diags.error_at(
+                AttrPath::root(name),
+                format!("Empty {}", n.what),
+                format!("Woodpecker refuses an empty {}.", n.what),
+            );
+        }
+    }
+    if let Val::Known(v) = &s.vault {
+        for (field, val) in [("mount", &v.mount), ("path", &v.path), ("key", &v.key)] {
+            if val.known().is_some_and(|x| x.trim_matches('/').is_empty()) {
+                diags.error_at(
+                    AttrPath::root(n.vault).attr(field),
+                    format!("Empty {field} in `{}`", n.vault),
+                    format!("`{}.{field}` must not be empty.", n.vault),
+                );
+            }
+        }
+    }
+}
+
+fn rotated(private: &Private) -> bool {
+    private.get(ROTATED).unwrap_or(false)
+}
+
+/// The plan of `vault_version` for `planned` (the planned source; `wo` is null there), and
+/// whether the value will be written.
+pub fn plan(prior: Option<&Source>, planned: &Source, private: &Private) -> (bool, Val<i64>) {
+    let vault = planned.kind() == Kind::Vault;
+    let write = match prior {
+        None => true,
+        Some(p) => {
+            p.kind() != planned.kind()
+                || p.value != planned.value
+                || p.wo_version != planned.wo_version
+                || p.vault != planned.vault
+                || (vault && rotated(private))
+        }
+    };
+    let version = match (vault, write, prior) {
+        (false, _, _) => Val::Null,
+        (true, true, _) | (true, false, None) => Val::Unknown,
+        (true, false, Some(p)) => p.version.clone(),
+    };
+    (write, version)
+}
+
+/// At apply: whether the plan writes the value (see [`plan`]; a rotation shows as an unknown
+/// version).
+pub fn needs_write(prior: Option<&Source>, planned: &Source) -> bool {
+    match prior {
+        None => true,
+        Some(p) => {
+            p.kind() != planned.kind()
+                || p.value != planned.value
+                || p.wo_version != planned.wo_version
+                || p.vault != planned.vault
+                || (planned.kind() == Kind::Vault && planned.version.is_unknown())
+        }
+    }
+}
+
+/// Plan time: the Vault path must be readable and hold the key (and a non-empty value). Errors
+/// carry the block's path and name the keys that exist.
+pub async fn check_vault(data: &ProviderData, n: &Names, s: &Source, diags: &mut Diagnostics) {
+    let Val::Known(v) = &s.vault else { return };
+    let Some((mount, path, key)) = v.known() else {
+        return;
+    };
+    let Some(vault) = data.vault(diags) else {
+        return;
+    };
+    let at = AttrPath::root(n.vault);
+    match vault.read_kv(&mount, &path).await {
+        Ok(kv) => match kv.get(&key) {
+            Ok(val) if val.is_empty() => diags.error_at(
+                at,
+                format!("Empty {} in Vault", n.what),
+                format!(
+                    "The key {key:?} of the Vault secret {mount}/{path} is empty; Woodpecker refuses an empty {}.",
+                    n.what
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => diags.error_at(
+                at,
+                format!("Key {key:?} not found in Vault secret {mount}/{path}"),
+                format!("{e}. Nothing was changed."),
+            ),
+        },
+        Err(e) => diags.error_at(
+            at,
+            format!("Could not read Vault secret {mount}/{path}"),
+            format!("{e}. Nothing was changed."),
+        ),
+    }
+}
+
+/// At apply: the value to write and the KV version it came from (Vault: the current version).
+pub async fn resolve(
+    data: &ProviderData,
+    n: &Names,
+    planned: &Source,
+    config: &Source,
+    diags: &mut Diagnostics,
+) -> Option<(Sensitive, Val<i64>)> {
+    let kind = config.kind();
+    match (kind, &planned.value, &config.wo, &planned.vault) {
+        (Kind::Plain, Val::Known(v), _, _) => Some((Sensitive::new(v.clone()), Val::Null)),
+        (Kind::WriteOnly, _, Val::Known(v), _) => Some((Sensitive::new(v.clone()), Val::Null)),
+        (Kind::Vault, _, _, Val::Known(v)) => {
+            let (mount, path, key) = v.known()?;
+            let vault = data.vault(diags)?;
+            read_key(&vault, n, &mount, &path, &key, diags).await
+        }
+        _ => {
+            diags.error_at(
+                AttrPath::root(n.value),
+                format!("No {} to write", n.what),
+                format!(
+                    "The configuration gives no known {} (`{}`, `{}` or `{}`).",
+                    n.what, n.value, n.wo, n.vault
+                ),
+            );
+            None
+        }
+    }
+}
+
+async fn read_key(
+    vault: &VaultClient,
+    n: &Names,
+    mount: &str,
+    path: &str,
+    key: &str,
+    diags: &mut Diagnostics,
+) -> Option<(Sensitive, Val<i64>)> {
+    let at = AttrPath::root(n.vault);
+    match vault.read_kv(mount, path).await {
+        Ok(kv) => match kv.get(key) {
+            Ok(v) => Some((v.clone(), Val::Known(kv.version))),
+            Err(e) => {
+                diags.error_at(
+                    at,
+                    format!("Key {key:?} not found in Vault secret {mount}/{path}"),
+                    e.to_string(),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            diags.error_at(
+                at,
+                format!("Could not read Vault secret {mount}/{path}"),
+                e.to_string(),
+            );
+            None
+        }
+    }
+}
+
+/// After a write: the version written is the new baseline.
+pub fn written(private: &mut Private, version: &Val<i64>) {
+    match version {
+        Val::Known(v) => {
+            private.set(SAME_AT, v);
+            private.set(ROTATED, &false);
+        }
+        _ => forget(private),
+    }
+}
+
+fn forget(private: &mut Private) {
+    private.0.remove(SAME_AT);
+    private.0.remove(ROTATED);
+}
+
+/// Refresh: does the key's value in Vault's current version still equal the one written?
+/// The answer goes to private data (see the module documentation); never fails.
+pub async fn refresh(data: &ProviderData, s: &Source, private: &mut Private) {
+    let (Val::Known(v), Val::Known(written)) = (&s.vault, &s.version) else {
+        forget(private);
+        return;
+    };
+    let Some((mount, path, key)) = v.known() else {
+        return;
+    };
+    let mut quiet = Diagnostics::new();
+    let Some(vault) = data.vault(&mut quiet) else {
+        return;
+    };
+    let base: i64 = private.get(SAME_AT).unwrap_or(*written);
+    let current = match vault.read_kv(&mount, &path).await {
+        Ok(kv) => kv,
+        Err(e) => {
+            // The plan's own check reports it, if the resource is still configured.
+            tracing::debug!(mount = %mount, path = %path, error = %e, "vault read at refresh failed");
+            return;
+        }
+    };
+    if current.version == base {
+        private.set(SAME_AT, &base);
+        private.set(ROTATED, &false);
+        return;
+    }
+    let same = match vault.read_kv_version(&mount, &path, base).await {
+        Ok(old) => match (old.get(&key), current.get(&key)) {
+            (Ok(a), Ok(b)) => a.expose() == b.expose(),
+            _ => false,
+        },
+        Err(e) => {
+            tracing::debug!(mount = %mount, path = %path, version = base, error = %e, "baseline version unreadable: rewrite");
+            false
+        }
+    };
+    if same {
+        private.set(SAME_AT, &current.version);
+        private.set(ROTATED, &false);
+    } else {
+        private.set(SAME_AT, &base);
+        private.set(ROTATED, &true);
+    }
+}
+
+#[cfg(test)]
+#[path = "value_source_tests.rs"]
+mod tests;

@@ -1,0 +1,82 @@
+//! `cicd_woodpecker_global_secret`: one instance-wide Woodpecker secret (every repo's pipelines
+//! may use it, for the events and images it allows). Replaces the CronJob that copied Vault's
+//! `secret/ci/global` into Woodpecker every six hours: one resource per key with
+//! `for_each = data.cicd_vault_kv_keys.global.keys` and `value_from_vault`.
+//!
+//! Endpoints: `GET /api/secrets` (batched), `GET|PATCH|DELETE /api/secrets/{name}`,
+//! `POST /api/secrets`, `GET /api/user` (plan: writes need an admin token).
+//! Import id: the secret's name. The value is not imported (the API never returns it): the
+//! next apply writes the configured value source, so the plan after an import shows an update.
+//!
+//! Behaviour shared with the repo and org secrets: [`super::woodpecker_secret`]; the value
+//! sources and Vault rotation: [`super::value_source`].
+
+use super::value_source::VaultRef;
+use super::woodpecker_secret::{self as common, Model, SecretState, Where};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use tfplugin::schema::Schema;
+use tfplugin::typed::Val;
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
+pub struct State {
+    pub id: Val<String>,
+    pub name: Val<String>,
+    pub events: Val<BTreeSet<String>>,
+    pub images: Val<BTreeSet<String>>,
+    pub note: Val<String>,
+    pub value: Val<String>,
+    pub value_wo: Val<String>,
+    pub value_wo_version: Val<String>,
+    pub vault_version: Val<i64>,
+    pub value_from_vault: Val<VaultRef>,
+}
+
+pub type GlobalSecret = common::WoodpeckerSecret<State>;
+
+impl SecretState for State {
+    const TYPE_NAME: &'static str = "cicd_woodpecker_global_secret";
+
+    fn schema() -> Schema {
+        common::schema(
+            "An instance-wide Woodpecker secret, available to every repository's pipelines for the events \
+             (and images) it allows. Needs the provider's woodpecker token to be an admin's (checked at plan). \
+             The value comes from exactly one of `value`, `value_wo` or `value_from_vault`; Woodpecker never \
+             returns it, so only events, images, note and deletion are compared with the server. \
+             Import with the secret's name.",
+            vec![],
+        )
+    }
+
+    fn load(&self) -> Model {
+        Model {
+            at: Where::Global,
+            id: self.id.clone(),
+            name: self.name.clone(),
+            events: self.events.clone(),
+            images: self.images.clone(),
+            note: self.note.clone(),
+            src: common::source(
+                &self.value,
+                &self.value_wo,
+                &self.value_wo_version,
+                &self.value_from_vault,
+                &self.vault_version,
+            ),
+        }
+    }
+
+    fn store(&mut self, m: Model) {
+        self.id = m.id;
+        self.name = m.name;
+        self.events = m.events;
+        self.images = m.images;
+        self.note = m.note;
+        self.value = m.src.value;
+        self.value_wo = m.src.wo;
+        self.value_wo_version = m.src.wo_version;
+        self.value_from_vault = m.src.vault;
+        self.vault_version = m.src.version;
+    }
+}
