@@ -9,6 +9,7 @@ pub mod woodpecker_org_secret;
 pub mod woodpecker_registry;
 pub mod woodpecker_repo_secret;
 pub mod woodpecker_secret;
+pub mod woodpecker_secret_common;
 
 use crate::provider::ProviderData;
 use std::sync::Arc;

@@ -16,7 +16,7 @@
 //! (the address is the registry's key).
 
 use super::value_source::{self as vs, Source, VaultRef, PASSWORD};
-use super::woodpecker_secret::{describe, explain, AdminCheck};
+use super::woodpecker_secret_common::{describe, explain, AdminCheck};
 use crate::clients::woodpecker::{
     validate_registry_address, Registry, RegistryPatch, RegistryWrite, Scope,
 };

@@ -11,7 +11,8 @@
 //! sources and Vault rotation: [`super::value_source`].
 
 use super::value_source::VaultRef;
-use super::woodpecker_secret::{self as common, Model, SecretState, Where};
+use super::woodpecker_secret::WoodpeckerSecret;
+use super::woodpecker_secret_common::{self as common, Model, SecretState, Where};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tfplugin::schema::{Attribute, Schema};
@@ -33,7 +34,7 @@ pub struct State {
     pub value_from_vault: Val<VaultRef>,
 }
 
-pub type RepoSecret = common::WoodpeckerSecret<State>;
+pub type RepoSecret = WoodpeckerSecret<State>;
 
 impl SecretState for State {
     const TYPE_NAME: &'static str = "cicd_woodpecker_repo_secret";

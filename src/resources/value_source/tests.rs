@@ -1,3 +1,4 @@
+use super::vault::{ROTATED, SAME_AT};
 use super::*;
 
 fn vault(path: &str, key: &str) -> Val<VaultRef> {

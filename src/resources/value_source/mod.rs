@@ -8,32 +8,11 @@
 //! - `value_from_vault { mount, path, key }`: one key of a Vault KV v2 secret. State keeps only
 //!   `vault_version`, the KV version whose value was written; never the value, nor a hash of it.
 //!
-//! # Vault rotation, per key
-//! One KV secret holds many keys (`secret/ci/global`: 55, one resource each through
-//! `cicd_vault_kv_keys` + `for_each`), and any write to it makes a new version of ALL its keys,
-//! so "the version changed" does not mean "this key changed". A refresh therefore compares the
-//! key itself: when Vault's current version is newer than the baseline (private `vault_same_at`:
-//! the newest version known to hold the value written, at first the version written), it reads
-//! the baseline version too and compares this key's two values in memory. Equal: the current
-//! version becomes the baseline, nothing to do. Different, or the baseline unreadable (deleted,
-//! destroyed, beyond `max_versions`): private `vault_rotated`. Both reads are shared by every
-//! resource naming the path (the Vault client keeps each `path@version` for 30 s), so a
-//! rotation costs two Vault requests per path and run, whatever the number of keys.
-//!
-//! Chosen over an HMAC of the written value in private state: nothing derived from the value is
-//! stored anywhere (an HMAC whose key sits in the same state file is a salted hash, open to
-//! offline guessing of weak values), and the baseline moves forward at every refresh, so the
-//! version compared with stays recent.
-//!
-//! The plan decides from the refreshed state and private data only, never from a Vault read of
-//! its own (Terraform plans again during apply and rejects a second plan that differs; Vault may
-//! have moved on in between): rotated -> `vault_version` "known after apply" -> an update, whose
-//! apply reads the then-current version, writes it and records it. The plan does read Vault to
-//! check that the path and key exist (an error, naming the keys that do, before anything is
-//! written). A refresh never fails because of Vault: a key removed from Vault must not block
-//! destroying the resource that held it; the plan reports it if the resource is still there.
+//! Vault rotation is decided per key, not per KV version: a refresh that sees a newer version
+//! reads the version written too and compares just this key's two values in memory; only a
+//! key whose value changed plans an update. Nothing derived from a value (no hash, no HMAC) is
+//! stored. Why, and the details: [`vault`].
 
-use crate::clients::vault::VaultClient;
 use crate::provider::ProviderData;
 use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
@@ -42,15 +21,13 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode};
 use tfplugin::secret::{register_secret, Secret as Sensitive};
 use tfplugin::typed::Val;
 
+mod vault;
+pub use vault::{check_vault, refresh, written};
+
 pub const DEFAULT_MOUNT: &str = "secret";
 
 /// The computed attribute with the KV version written.
 pub const VERSION: &str = "vault_version";
-
-/// Private data: the newest KV version known to hold the value written.
-const SAME_AT: &str = "vault_same_at";
-/// Private data: the key's value in Vault differs from the one written.
-const ROTATED: &str = "vault_rotated";
 
 /// The attribute names of one value source.
 pub struct Names {
@@ -253,11 +230,6 @@ pub fn validate(n: &Names, s: &Source, diags: &mut Diagnostics) {
         }
     }
 }
-
-fn rotated(private: &Private) -> bool {
-    private.get(ROTATED).unwrap_or(false)
-}
-
 /// The plan of `vault_version` for `planned` (the planned source; `wo` is null there), and
 /// whether the value will be written.
 pub fn plan(prior: Option<&Source>, planned: &Source, private: &Private) -> (bool, Val<i64>) {
@@ -269,7 +241,7 @@ pub fn plan(prior: Option<&Source>, planned: &Source, private: &Private) -> (boo
                 || p.value != planned.value
                 || p.wo_version != planned.wo_version
                 || p.vault != planned.vault
-                || (vault && rotated(private))
+                || (vault && vault::rotated(private))
         }
     };
     let version = match (vault, write, prior) {
@@ -294,43 +266,6 @@ pub fn needs_write(prior: Option<&Source>, planned: &Source) -> bool {
         }
     }
 }
-
-/// Plan time: the Vault path must be readable and hold the key (and a non-empty value). Errors
-/// carry the block's path and name the keys that exist.
-pub async fn check_vault(data: &ProviderData, n: &Names, s: &Source, diags: &mut Diagnostics) {
-    let Val::Known(v) = &s.vault else { return };
-    let Some((mount, path, key)) = v.known() else {
-        return;
-    };
-    let Some(vault) = data.vault(diags) else {
-        return;
-    };
-    let at = AttrPath::root(n.vault);
-    match vault.read_kv(&mount, &path).await {
-        Ok(kv) => match kv.get(&key) {
-            Ok(val) if val.is_empty() => diags.error_at(
-                at,
-                format!("Empty {} in Vault", n.what),
-                format!(
-                    "The key {key:?} of the Vault secret {mount}/{path} is empty; Woodpecker refuses an empty {}.",
-                    n.what
-                ),
-            ),
-            Ok(_) => {}
-            Err(e) => diags.error_at(
-                at,
-                format!("Key {key:?} not found in Vault secret {mount}/{path}"),
-                format!("{e}. Nothing was changed."),
-            ),
-        },
-        Err(e) => diags.error_at(
-            at,
-            format!("Could not read Vault secret {mount}/{path}"),
-            format!("{e}. Nothing was changed."),
-        ),
-    }
-}
-
 /// At apply: the value to write and the KV version it came from (Vault: the current version).
 pub async fn resolve(
     data: &ProviderData,
@@ -346,7 +281,7 @@ pub async fn resolve(
         (Kind::Vault, _, _, Val::Known(v)) => {
             let (mount, path, key) = v.known()?;
             let vault = data.vault(diags)?;
-            read_key(&vault, n, &mount, &path, &key, diags).await
+            vault::read_key(&vault, n, &mount, &path, &key, diags).await
         }
         _ => {
             diags.error_at(
@@ -361,102 +296,5 @@ pub async fn resolve(
         }
     }
 }
-
-async fn read_key(
-    vault: &VaultClient,
-    n: &Names,
-    mount: &str,
-    path: &str,
-    key: &str,
-    diags: &mut Diagnostics,
-) -> Option<(Sensitive, Val<i64>)> {
-    let at = AttrPath::root(n.vault);
-    match vault.read_kv(mount, path).await {
-        Ok(kv) => match kv.get(key) {
-            Ok(v) => Some((v.clone(), Val::Known(kv.version))),
-            Err(e) => {
-                diags.error_at(
-                    at,
-                    format!("Key {key:?} not found in Vault secret {mount}/{path}"),
-                    e.to_string(),
-                );
-                None
-            }
-        },
-        Err(e) => {
-            diags.error_at(
-                at,
-                format!("Could not read Vault secret {mount}/{path}"),
-                e.to_string(),
-            );
-            None
-        }
-    }
-}
-
-/// After a write: the version written is the new baseline.
-pub fn written(private: &mut Private, version: &Val<i64>) {
-    match version {
-        Val::Known(v) => {
-            private.set(SAME_AT, v);
-            private.set(ROTATED, &false);
-        }
-        _ => forget(private),
-    }
-}
-
-fn forget(private: &mut Private) {
-    private.0.remove(SAME_AT);
-    private.0.remove(ROTATED);
-}
-
-/// Refresh: does the key's value in Vault's current version still equal the one written?
-/// The answer goes to private data (see the module documentation); never fails.
-pub async fn refresh(data: &ProviderData, s: &Source, private: &mut Private) {
-    let (Val::Known(v), Val::Known(written)) = (&s.vault, &s.version) else {
-        forget(private);
-        return;
-    };
-    let Some((mount, path, key)) = v.known() else {
-        return;
-    };
-    let mut quiet = Diagnostics::new();
-    let Some(vault) = data.vault(&mut quiet) else {
-        return;
-    };
-    let base: i64 = private.get(SAME_AT).unwrap_or(*written);
-    let current = match vault.read_kv(&mount, &path).await {
-        Ok(kv) => kv,
-        Err(e) => {
-            // The plan's own check reports it, if the resource is still configured.
-            tracing::debug!(mount = %mount, path = %path, error = %e, "vault read at refresh failed");
-            return;
-        }
-    };
-    if current.version == base {
-        private.set(SAME_AT, &base);
-        private.set(ROTATED, &false);
-        return;
-    }
-    let same = match vault.read_kv_version(&mount, &path, base).await {
-        Ok(old) => match (old.get(&key), current.get(&key)) {
-            (Ok(a), Ok(b)) => a.expose() == b.expose(),
-            _ => false,
-        },
-        Err(e) => {
-            tracing::debug!(mount = %mount, path = %path, version = base, error = %e, "baseline version unreadable: rewrite");
-            false
-        }
-    };
-    if same {
-        private.set(SAME_AT, &current.version);
-        private.set(ROTATED, &false);
-    } else {
-        private.set(SAME_AT, &base);
-        private.set(ROTATED, &true);
-    }
-}
-
 #[cfg(test)]
-#[path = "value_source_tests.rs"]
 mod tests;
