@@ -185,8 +185,10 @@ pub fn validate(n: &Names, s: &Source, diags: &mut Diagnostics) {
             choose,
         ),
         [] | [_] => {}
+        // The first is always an attribute (the Vault block comes last): Terraform points at
+        // an attribute's line, not at a block's.
         [first, second, ..] => diags.error_at(
-            AttrPath::root(*second),
+            AttrPath::root(*first),
             format!("Conflicting {} sources", n.what),
             format!("`{first}` and `{second}` are both set. {choose}"),
         ),

@@ -26,10 +26,7 @@ fn exactly_one_source_named_by_attribute() {
         vault: vault("ci/global", "k"),
         ..Default::default()
     };
-    assert_eq!(
-        errors(&two),
-        ["Conflicting value sources @ value_from_vault"]
-    );
+    assert_eq!(errors(&two), ["Conflicting value sources @ value"]);
     let unknown_and_wo = Source {
         value: Val::Unknown,
         wo: Val::Known("wo-value".into()),
@@ -38,7 +35,7 @@ fn exactly_one_source_named_by_attribute() {
     };
     assert_eq!(
         errors(&unknown_and_wo),
-        ["Conflicting value sources @ value_wo"]
+        ["Conflicting value sources @ value"]
     );
     let wo_alone = Source {
         wo: Val::Known("wo-value".into()),

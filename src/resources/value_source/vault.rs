@@ -51,11 +51,15 @@ pub async fn check_vault(data: &ProviderData, n: &Names, s: &Source, diags: &mut
     let Some(vault) = data.vault(diags) else {
         return;
     };
-    let at = AttrPath::root(n.vault);
+    // NOTE: Terraform points at an attribute's line, not at a block's: name `key` or `path`.
+    let (at_key, at_path) = (
+        AttrPath::root(n.vault).attr("key"),
+        AttrPath::root(n.vault).attr("path"),
+    );
     match vault.read_kv(&mount, &path).await {
         Ok(kv) => match kv.get(&key) {
             Ok(val) if val.is_empty() => diags.error_at(
-                at,
+                at_key,
                 format!("Empty {} in Vault", n.what),
                 format!(
                     "The key {key:?} of the Vault secret {mount}/{path} is empty; Woodpecker refuses an empty {}.",
@@ -64,18 +68,19 @@ pub async fn check_vault(data: &ProviderData, n: &Names, s: &Source, diags: &mut
             ),
             Ok(_) => {}
             Err(e) => diags.error_at(
-                at,
+                at_key,
                 format!("Key {key:?} not found in Vault secret {mount}/{path}"),
                 format!("{e}. Nothing was changed."),
             ),
         },
         Err(e) => diags.error_at(
-            at,
+            at_path,
             format!("Could not read Vault secret {mount}/{path}"),
             format!("{e}. Nothing was changed."),
         ),
     }
 }
+
 pub(super) async fn read_key(
     vault: &VaultClient,
     n: &Names,
@@ -84,7 +89,7 @@ pub(super) async fn read_key(
     key: &str,
     diags: &mut Diagnostics,
 ) -> Option<(Sensitive, Val<i64>)> {
-    let at = AttrPath::root(n.vault);
+    let at = AttrPath::root(n.vault).attr("key");
     match vault.read_kv(mount, path).await {
         Ok(kv) => match kv.get(key) {
             Ok(v) => Some((v.clone(), Val::Known(kv.version))),
