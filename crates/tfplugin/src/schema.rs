@@ -5,6 +5,7 @@
 //! `force_new` (a change plans a replacement) and `keep_prior` (a computed value that does not
 //! change on update is planned as the prior value instead of unknown).
 
+use crate::validate::{ConfigValidator, Validator};
 use crate::value::{ObjectType, Type, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,6 +44,8 @@ pub struct Attribute {
     pub keep_prior: bool,
     /// Value planned when the attribute is optional+computed and null in configuration.
     pub default: Option<Value>,
+    /// Rules the configured value must follow, checked by the framework on validation.
+    pub validators: Vec<Validator>,
 }
 
 impl Attribute {
@@ -60,6 +63,7 @@ impl Attribute {
             force_new: false,
             keep_prior: false,
             default: None,
+            validators: Vec::new(),
         }
     }
     pub fn string(name: impl Into<String>) -> Self {
@@ -123,6 +127,15 @@ impl Attribute {
         self.description = d.into();
         self
     }
+    /// Add a rule the configured value must follow (see [`crate::validate`]).
+    pub fn validate(mut self, v: Validator) -> Self {
+        self.validators.push(v);
+        self
+    }
+    /// One markdown line per validator, for the docs.
+    pub fn validator_descriptions(&self) -> Vec<String> {
+        self.validators.iter().map(Validator::description).collect()
+    }
 
     pub fn value_type(&self) -> Type {
         match &self.ty {
@@ -165,6 +178,11 @@ impl NestedBlock {
         self.min_items = n;
         self
     }
+    /// The nested block's description (that of its block).
+    pub fn describe(mut self, d: impl Into<String>) -> Self {
+        self.block.description = d.into();
+        self
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -173,6 +191,8 @@ pub struct Block {
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<NestedBlock>,
     pub deprecated: bool,
+    /// Rules across the block's attributes, checked by the framework on validation.
+    pub validators: Vec<ConfigValidator>,
 }
 
 impl Block {
@@ -189,6 +209,18 @@ impl Block {
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
+    }
+    /// Add a rule across the block's attributes (see [`crate::validate`]).
+    pub fn validate(mut self, v: ConfigValidator) -> Self {
+        self.validators.push(v);
+        self
+    }
+    /// One markdown line per block validator, for the docs.
+    pub fn validator_descriptions(&self) -> Vec<String> {
+        self.validators
+            .iter()
+            .map(ConfigValidator::description)
+            .collect()
     }
     /// The cty object type of a value of this block.
     pub fn value_type(&self) -> Type {

@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 const UNKNOWN_MARKER: &str = "\u{0}cty-unknown";
 
 /// A Terraform value that may be null or not yet known (during plan).
+///
+/// Its API follows `Option`'s: the `known*` methods treat null and unknown alike ("no value
+/// yet"), e.g. `state.dry_run.clone().known_or(false)` or
+/// `state.name.as_deref().known_or("")`; `is_null` and `is_unknown` tell them apart.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Val<T> {
     #[default]
@@ -31,11 +35,32 @@ impl<T> Val<T> {
             _ => None,
         }
     }
+    pub fn known_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Val::Known(t) => Some(t),
+            _ => None,
+        }
+    }
     pub fn into_known(self) -> Option<T> {
         match self {
             Val::Known(t) => Some(t),
             _ => None,
         }
+    }
+    /// The known value, else `default` (null or unknown).
+    pub fn known_or(self, default: T) -> T {
+        self.into_known().unwrap_or(default)
+    }
+    /// The known value, else what `f` returns (null or unknown).
+    pub fn known_or_else(self, f: impl FnOnce() -> T) -> T {
+        self.into_known().unwrap_or_else(f)
+    }
+    /// The known value, else `T::default()` (null or unknown).
+    pub fn known_or_default(self) -> T
+    where
+        T: Default,
+    {
+        self.into_known().unwrap_or_default()
     }
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
@@ -46,6 +71,10 @@ impl<T> Val<T> {
     pub fn is_known(&self) -> bool {
         matches!(self, Val::Known(_))
     }
+    /// Known, and the value satisfies `f`.
+    pub fn is_known_and(&self, f: impl FnOnce(&T) -> bool) -> bool {
+        self.known().is_some_and(f)
+    }
     pub fn as_ref(&self) -> Val<&T> {
         match self {
             Val::Null => Val::Null,
@@ -53,11 +82,40 @@ impl<T> Val<T> {
             Val::Known(t) => Val::Known(t),
         }
     }
+    pub fn as_mut(&mut self) -> Val<&mut T> {
+        match self {
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+            Val::Known(t) => Val::Known(t),
+        }
+    }
+    /// `Val<String>` to `Val<&str>`, `Val<Vec<T>>` to `Val<&[T]>`, ...
+    pub fn as_deref(&self) -> Val<&T::Target>
+    where
+        T: std::ops::Deref,
+    {
+        self.as_ref().map(|t| &**t)
+    }
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Val<U> {
         match self {
             Val::Null => Val::Null,
             Val::Unknown => Val::Unknown,
             Val::Known(t) => Val::Known(f(t)),
+        }
+    }
+    /// `f` of the known value; null and unknown stay as they are.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Val<U>) -> Val<U> {
+        match self {
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+            Val::Known(t) => f(t),
+        }
+    }
+    /// `self` if known, else `other` (e.g. the configured value, else the prior one).
+    pub fn or(self, other: Val<T>) -> Val<T> {
+        match self {
+            Val::Known(_) => self,
+            _ => other,
         }
     }
     /// Known value, or `other` when null; `None` when unknown.
@@ -70,12 +128,26 @@ impl<T> Val<T> {
     }
 }
 
+impl<T: Clone> Val<&T> {
+    pub fn cloned(self) -> Val<T> {
+        self.map(T::clone)
+    }
+}
+
+impl<T: Copy> Val<&T> {
+    pub fn copied(self) -> Val<T> {
+        self.map(|t| *t)
+    }
+}
+
+/// A value that is there: `Val::Known`.
 impl<T> From<T> for Val<T> {
     fn from(t: T) -> Self {
         Val::Known(t)
     }
 }
 
+/// `None` is null (not unknown).
 impl<T> From<Option<T>> for Val<T> {
     fn from(t: Option<T>) -> Self {
         match t {
@@ -101,6 +173,10 @@ impl<T: Serialize> Serialize for Val<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Val<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if crate::agreement::recording() {
+            // Let the field recorder see `T` (the JSON tree below would hide it).
+            return T::deserialize(d).map(Val::Known);
+        }
         let j = serde_json::Value::deserialize(d)?;
         if j.is_null() {
             return Ok(Val::Null);
@@ -278,69 +354,4 @@ pub fn state_json_to_value(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    struct Reg {
-        username: Val<String>,
-        password: Val<String>,
-    }
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    struct State {
-        id: Val<String>,
-        count: Val<i64>,
-        tags: Val<Vec<String>>,
-        regs: Val<BTreeMap<String, Reg>>,
-        #[serde(default)]
-        flag: Val<bool>,
-    }
-
-    fn ty() -> Type {
-        let reg = Type::object([("username", Type::String), ("password", Type::String)]);
-        Type::object([
-            ("id", Type::String),
-            ("count", Type::Number),
-            ("tags", Type::set(Type::String)),
-            ("regs", Type::map(reg)),
-            ("flag", Type::Bool),
-        ])
-    }
-
-    #[test]
-    fn round_trip_with_unknown_and_null() {
-        let mut regs = BTreeMap::new();
-        regs.insert(
-            "r.example".to_string(),
-            Reg {
-                username: Val::Known("u".into()),
-                password: Val::Unknown,
-            },
-        );
-        let s = State {
-            id: Val::Unknown,
-            count: Val::Known(3),
-            tags: Val::Known(vec!["a".into(), "b".into()]),
-            regs: Val::Known(regs),
-            flag: Val::Null,
-        };
-        let v = to_value(&s, &ty()).unwrap();
-        assert!(v.attr("id").unwrap().is_unknown());
-        assert!(v.attr("flag").unwrap().is_null());
-        assert!(matches!(v.attr("tags"), Some(Value::Set(_))));
-        let back: State = from_value(&v).unwrap();
-        assert_eq!(back, s);
-    }
-
-    #[test]
-    fn type_mismatch_names_the_path() {
-        #[derive(Serialize)]
-        struct Bad {
-            id: i64,
-        }
-        let t = Type::object([("id", Type::String)]);
-        let e = to_value(&Bad { id: 1 }, &t).unwrap_err().to_string();
-        assert!(e.contains(".id"), "{e}");
-    }
-}
+mod tests;

@@ -1,8 +1,6 @@
 # The platform's CI/CD wiring that used to live in CronJobs and hand-made objects.
-#
-# Not here yet: cicd_woodpecker_repo (the numeric repo ids) and cicd_woodpecker_global_secret
-# (Vault secret/ci/global -> Woodpecker). Those resources need a Woodpecker server to be built
-# and tested against, which this project cannot obtain yet; see the README.
+# Woodpecker's part (repository, global secrets from Vault, nightly cron, registry login) is in
+# woodpecker.tf.
 
 # The `registry-credentials` pull secret, in every app namespace, from Vault secret/viktor
 # (key forgejo_pull_token). State keeps only the KV version: a rotation in Vault shows as an

@@ -25,3 +25,15 @@ variable "deployed_images" {
   default     = []
   description = "Images currently deployed (owner/name:tag), never deleted by retention; fed from the app stacks' outputs."
 }
+
+variable "infra_repo" {
+  type        = string
+  default     = "viktor/infra"
+  description = "`owner/name` of the infrastructure repository on the forge, activated in Woodpecker."
+}
+
+variable "ci_secrets_path" {
+  type        = string
+  default     = "ci/global"
+  description = "Vault KV v2 path (mount `secret`) whose keys become Woodpecker global secrets."
+}

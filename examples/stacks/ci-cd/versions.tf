@@ -7,6 +7,7 @@ terraform {
 }
 
 # Settings come from the environment the platform's pipelines already have:
-# FORGEJO_URL / FORGEJO_TOKEN / FORGEJO_USER, KUBECONFIG (or the in-cluster service account),
-# VAULT_ADDR / VAULT_TOKEN (or a vault { kubernetes_auth { role = "ci" } } block).
+# WOODPECKER_SERVER / WOODPECKER_TOKEN (an admin's token), FORGEJO_URL / FORGEJO_TOKEN /
+# FORGEJO_USER, KUBECONFIG (or the in-cluster service account), VAULT_ADDR / VAULT_TOKEN (or a
+# vault { kubernetes_auth { role = "ci" } } block).
 provider "cicd" {}

@@ -3,6 +3,7 @@
 //! converts values to and from the typed state and applies the framework's rules around the
 //! implementation's own code.
 
+use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::{AttrPath, Diagnostics};
 use crate::schema::Schema;
 use crate::typed::{from_value, state_json_to_value, to_value};
@@ -12,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::plan::{check_write_only_allowed, null_write_only, plan_default};
+use super::plan::{null_write_only, plan_default};
+use super::validation::{check_write_only_allowed, run_validators};
 use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
 pub struct PlanOutcome {
@@ -26,6 +28,9 @@ pub trait DynResource: Send + Sync {
     fn type_name(&self) -> &str;
     fn schema(&self) -> &Schema;
     fn value_type(&self) -> &Type;
+    /// The field names of the resource's `State` (and of the structs inside it), to check them
+    /// against the schema with [`crate::agreement::disagreements`].
+    fn state_fields(&self) -> StateFields;
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
     async fn plan(
         &self,
@@ -61,6 +66,8 @@ pub trait DynDataSource: Send + Sync {
     fn type_name(&self) -> &str;
     fn schema(&self) -> &Schema;
     fn value_type(&self) -> &Type;
+    /// The field names of the data source's `State`; see [`DynResource::state_fields`].
+    fn state_fields(&self) -> StateFields;
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
     async fn read(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) -> Option<Value>;
 }
@@ -69,6 +76,8 @@ pub trait DynDataSource: Send + Sync {
 pub trait DynProvider: Send + Sync {
     fn schema(&self) -> &Schema;
     fn value_type(&self) -> &Type;
+    /// The field names of the provider's `Config`; see [`DynResource::state_fields`].
+    fn config_fields(&self) -> StateFields;
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics);
     async fn configure(&self, cx: &Ctx, config: &Value, tf_version: &str, diags: &mut Diagnostics);
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
@@ -150,9 +159,13 @@ impl<R: Resource> DynResource for Typed<R> {
     fn value_type(&self) -> &Type {
         &self.ty
     }
+    fn state_fields(&self) -> StateFields {
+        state_fields::<R::State>()
+    }
 
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
         check_write_only_allowed(&self.schema.block, config, cx, diags);
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<R::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -346,7 +359,11 @@ impl<D: DataSource> DynDataSource for Typed<D> {
     fn value_type(&self) -> &Type {
         &self.ty
     }
+    fn state_fields(&self) -> StateFields {
+        state_fields::<D::State>()
+    }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<D::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -369,7 +386,11 @@ impl<P: Provider> DynProvider for Typed<P> {
     fn value_type(&self) -> &Type {
         &self.ty
     }
+    fn config_fields(&self) -> StateFields {
+        state_fields::<P::Config>()
+    }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
+        run_validators(&self.schema.block, config, diags);
         if let Some(c) = decode::<P::Config>(config, "provider configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }

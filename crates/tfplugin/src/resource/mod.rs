@@ -4,12 +4,15 @@
 //! * `traits`: what a provider implements ([`Resource`], [`DataSource`], [`Provider`]).
 //! * `erased`: what the server calls ([`DynResource`], ...) and [`Typed`], the adapter between
 //!   the two, made by [`resource`], [`data_source`] and [`provider`].
-//! * `plan`: the default plan ([`plan_default`]) and the write-only rules.
+//! * `plan`: the default plan ([`plan_default`]) and the nulling of write-only attributes.
+//! * `validation`: what is checked before the typed `validate` (write-only attributes on old
+//!   clients, the schema's validators).
 //! * `walk`: the one walk over a schema and its values that those rules go through.
 
 mod erased;
 mod plan;
 mod traits;
+mod validation;
 mod walk;
 
 pub use erased::{

@@ -1,4 +1,4 @@
-//! The plan rules every resource gets for free, and the write-only rules.
+//! The plan rules every resource gets for free.
 //!
 //! The framework's plan ([`plan_default`]) follows what Terraform core checks
 //! (internal/plans/objchange/plan_valid.go): a non-null configured value is planned exactly as
@@ -9,12 +9,11 @@
 //! Each rule that reaches into nested attributes and blocks is a visitor of the one walk in
 //! [`super::walk`].
 
-use crate::diagnostics::{AttrPath, Diagnostics, PathStep};
+use crate::diagnostics::AttrPath;
 use crate::schema::{AttrType, Attribute, Block, NestedBlock, NestingMode};
 use crate::value::Value;
 
-use super::walk::{walk, PlanSlot, Planning, ReadOne, ReadTwo, Ref, Visitor, WriteOne};
-use super::Ctx;
+use super::walk::{names_path, walk, PlanSlot, Planning, ReadTwo, Ref, Step, Visitor, WriteOne};
 
 /// The default plan for a block: returns the planned value and the paths that force replacement.
 pub fn plan_default(
@@ -60,14 +59,6 @@ fn is_single(nesting: NestingMode) -> bool {
     matches!(nesting, NestingMode::Single | NestingMode::Group)
 }
 
-fn attr_path(path: &[&str]) -> AttrPath {
-    AttrPath(
-        path.iter()
-            .map(|s| PathStep::Attribute(s.to_string()))
-            .collect(),
-    )
-}
-
 /// Computed attributes that are null in configuration: the default if there is one, else the
 /// prior value if `keep_prior`, else unknown. Walks into single nested attributes and blocks.
 fn mark_computed(block: &Block, prior: &Value, config: &Value, planned: &mut Value) {
@@ -84,7 +75,7 @@ struct MarkComputed;
 impl Visitor for MarkComputed {
     type Values = Planning;
 
-    fn attribute(&mut self, _path: &[&str], a: &Attribute, v: &mut PlanSlot<'_>) -> bool {
+    fn attribute(&mut self, _path: &[Step<'_>], a: &Attribute, v: &mut PlanSlot<'_>) -> bool {
         if a.write_only {
             *v.planned = Value::Null;
             return false;
@@ -106,7 +97,7 @@ impl Visitor for MarkComputed {
             && !v.planned.is_unknown()
     }
 
-    fn block(&mut self, _path: &[&str], b: &NestedBlock, _v: &mut PlanSlot<'_>) -> bool {
+    fn block(&mut self, _path: &[Step<'_>], b: &NestedBlock, _v: &mut PlanSlot<'_>) -> bool {
         is_single(b.nesting)
     }
 }
@@ -127,16 +118,16 @@ struct CollectReplace<'o>(&'o mut Vec<AttrPath>);
 impl Visitor for CollectReplace<'_> {
     type Values = ReadTwo;
 
-    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut Ref<'_, Self>) -> bool {
+    fn attribute(&mut self, path: &[Step<'_>], a: &Attribute, v: &mut Ref<'_, Self>) -> bool {
         let (prior, planned) = *v;
         if a.force_new && prior != planned {
-            self.0.push(attr_path(path));
+            self.0.push(names_path(path));
         }
         // A nested attribute is compared as a whole.
         false
     }
 
-    fn block(&mut self, _path: &[&str], b: &NestedBlock, _v: &mut Ref<'_, Self>) -> bool {
+    fn block(&mut self, _path: &[Step<'_>], b: &NestedBlock, _v: &mut Ref<'_, Self>) -> bool {
         is_single(b.nesting)
     }
 }
@@ -157,7 +148,7 @@ struct NullWriteOnly;
 impl Visitor for NullWriteOnly {
     type Values = WriteOne;
 
-    fn attribute(&mut self, _path: &[&str], a: &Attribute, v: &mut &mut Value) -> bool {
+    fn attribute(&mut self, _path: &[Step<'_>], a: &Attribute, v: &mut &mut Value) -> bool {
         if a.write_only {
             **v = Value::Null;
             return false;
@@ -165,52 +156,7 @@ impl Visitor for NullWriteOnly {
         true
     }
 
-    fn block(&mut self, _path: &[&str], _b: &NestedBlock, _v: &mut &mut Value) -> bool {
-        true
-    }
-}
-
-/// Before Terraform/OpenTofu 1.11 a client cannot handle write-only attributes: refuse any that
-/// is set, wherever it is nested. The path names the attribute (not the element of a map or
-/// list it sits in), which is enough for Terraform to point at it.
-pub(super) fn check_write_only_allowed(
-    block: &Block,
-    config: &Value,
-    cx: &Ctx,
-    diags: &mut Diagnostics,
-) {
-    if cx.write_only_allowed {
-        return;
-    }
-    walk(
-        block.into(),
-        &mut &*config,
-        &mut Vec::new(),
-        &mut RefuseWriteOnly(diags),
-    );
-}
-
-struct RefuseWriteOnly<'d>(&'d mut Diagnostics);
-
-impl Visitor for RefuseWriteOnly<'_> {
-    type Values = ReadOne;
-
-    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut &Value) -> bool {
-        if a.write_only && !v.is_null() {
-            self.0.error_at(
-                attr_path(path),
-                "Write-only attribute not supported by this Terraform version",
-                format!(
-                    "\"{}\" is write-only (never stored in state). Write-only attributes need \
-                     Terraform >= 1.11 or OpenTofu >= 1.11; use the other value source with older versions.",
-                    a.name
-                ),
-            );
-        }
-        true
-    }
-
-    fn block(&mut self, _path: &[&str], _b: &NestedBlock, _v: &mut &Value) -> bool {
+    fn block(&mut self, _path: &[Step<'_>], _b: &NestedBlock, _v: &mut &mut Value) -> bool {
         true
     }
 }

@@ -7,15 +7,18 @@
 //! carries at each level (one value, read or written, or several values walked together) is
 //! chosen by the visitor through its [`Values`] family.
 
+use crate::diagnostics::{AttrPath, PathStep};
 use crate::schema::{AttrType, Attribute, Block, NestedBlock, NestingMode};
+use crate::validate::ConfigValidator;
 use crate::value::Value;
 
-/// The schema of one object: a block's attributes and nested blocks, or the attributes of a
-/// nested attribute's object type (which has no blocks).
+/// The schema of one object: a block's attributes, nested blocks and validators, or the
+/// attributes of a nested attribute's object type (which has no blocks nor validators).
 #[derive(Clone, Copy)]
 pub(crate) struct ObjectSchema<'s> {
     pub attributes: &'s [Attribute],
     pub blocks: &'s [NestedBlock],
+    pub validators: &'s [ConfigValidator],
 }
 
 impl<'s> From<&'s Block> for ObjectSchema<'s> {
@@ -23,8 +26,43 @@ impl<'s> From<&'s Block> for ObjectSchema<'s> {
         ObjectSchema {
             attributes: &b.attributes,
             blocks: &b.blocks,
+            validators: &b.validators,
         }
     }
+}
+
+/// One step of the path a walk is at: an attribute or block name, or the key or index of an
+/// element of a map or list (set elements have no step: they cannot be addressed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step<'s> {
+    Name(&'s str),
+    Key(String),
+    Index(i64),
+}
+
+/// The whole path, elements included.
+pub(crate) fn attr_path(path: &[Step<'_>]) -> AttrPath {
+    AttrPath(
+        path.iter()
+            .map(|s| match s {
+                Step::Name(n) => PathStep::Attribute(n.to_string()),
+                Step::Key(k) => PathStep::Key(k.clone()),
+                Step::Index(i) => PathStep::Index(*i),
+            })
+            .collect(),
+    )
+}
+
+/// The attribute and block names of the path only.
+pub(crate) fn names_path(path: &[Step<'_>]) -> AttrPath {
+    AttrPath(
+        path.iter()
+            .filter_map(|s| match s {
+                Step::Name(n) => Some(PathStep::Attribute(n.to_string())),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 /// How a walk steps from an object's value(s) to the values inside it. `Ref<'v>` is what the
@@ -33,19 +71,25 @@ pub(crate) trait Values {
     type Ref<'v>;
     /// The value(s) of attribute or nested block `name` of an object; `None` skips it.
     fn field<'v, 'a: 'v>(v: &'v mut Self::Ref<'a>, name: &str) -> Option<Self::Ref<'v>>;
-    /// The objects inside a nested attribute or block of mode `nesting`: the value itself for
-    /// single and group nesting, each element (or map value) for list, set and map nesting.
-    fn objects<'v, 'a: 'v>(v: &'v mut Self::Ref<'a>, nesting: NestingMode) -> Vec<Self::Ref<'v>>;
+    /// The objects inside a nested attribute or block of mode `nesting`, with the step to each:
+    /// the value itself (no step) for single and group nesting, each element (or map value) for
+    /// list, set and map nesting.
+    fn objects<'v, 'a: 'v>(v: &'v mut Self::Ref<'a>, nesting: NestingMode) -> Objects<'v, Self>;
 }
 
-/// What a walk does at each attribute and nested block. `path` holds the attribute and block
-/// names from the root to the one visited (element keys and indexes are not part of it).
+pub(crate) type Objects<'v, V> = Vec<(Option<Step<'static>>, <V as Values>::Ref<'v>)>;
+
+/// What a walk does at each object, attribute and nested block. `path` leads from the root to
+/// what is visited.
 pub(crate) trait Visitor {
     type Values: Values;
+    /// Visit an object (the root, or one inside a nested attribute or block) before its
+    /// attributes.
+    fn object(&mut self, _path: &[Step<'_>], _obj: ObjectSchema<'_>, _v: &mut Ref<'_, Self>) {}
     /// Visit attribute `a`; return true to walk into its objects if it is a nested attribute.
-    fn attribute(&mut self, path: &[&str], a: &Attribute, v: &mut Ref<'_, Self>) -> bool;
+    fn attribute(&mut self, path: &[Step<'_>], a: &Attribute, v: &mut Ref<'_, Self>) -> bool;
     /// Visit nested block `b`; return true to walk into its objects.
-    fn block(&mut self, path: &[&str], b: &NestedBlock, v: &mut Ref<'_, Self>) -> bool;
+    fn block(&mut self, path: &[Step<'_>], b: &NestedBlock, v: &mut Ref<'_, Self>) -> bool;
 }
 
 pub(crate) type Ref<'v, W> = <<W as Visitor>::Values as Values>::Ref<'v>;
@@ -55,14 +99,15 @@ pub(crate) type Ref<'v, W> = <<W as Visitor>::Values as Values>::Ref<'v>;
 pub(crate) fn walk<'s, W: Visitor + ?Sized>(
     obj: ObjectSchema<'s>,
     v: &mut Ref<'_, W>,
-    path: &mut Vec<&'s str>,
+    path: &mut Vec<Step<'s>>,
     w: &mut W,
 ) {
+    w.object(path, obj, v);
     for a in obj.attributes {
         let Some(mut field) = W::Values::field(v, &a.name) else {
             continue;
         };
-        path.push(&a.name);
+        path.push(Step::Name(&a.name));
         let descend = w.attribute(path, a, &mut field);
         if let (
             true,
@@ -75,9 +120,10 @@ pub(crate) fn walk<'s, W: Visitor + ?Sized>(
             let inner = ObjectSchema {
                 attributes,
                 blocks: &[],
+                validators: &[],
             };
-            for mut o in W::Values::objects(&mut field, *nesting) {
-                walk(inner, &mut o, path, w);
+            for (step, mut o) in W::Values::objects(&mut field, *nesting) {
+                walk_element(inner, step, &mut o, path, w);
             }
         }
         path.pop();
@@ -86,18 +132,40 @@ pub(crate) fn walk<'s, W: Visitor + ?Sized>(
         let Some(mut field) = W::Values::field(v, &b.type_name) else {
             continue;
         };
-        path.push(&b.type_name);
+        path.push(Step::Name(&b.type_name));
         if w.block(path, b, &mut field) {
-            for mut o in W::Values::objects(&mut field, b.nesting) {
-                walk((&b.block).into(), &mut o, path, w);
+            for (step, mut o) in W::Values::objects(&mut field, b.nesting) {
+                walk_element((&b.block).into(), step, &mut o, path, w);
             }
         }
         path.pop();
     }
 }
 
+fn walk_element<'s, W: Visitor + ?Sized>(
+    obj: ObjectSchema<'s>,
+    step: Option<Step<'static>>,
+    v: &mut Ref<'_, W>,
+    path: &mut Vec<Step<'s>>,
+    w: &mut W,
+) {
+    let stepped = step.map(|s| path.push(s)).is_some();
+    walk(obj, v, path, w);
+    if stepped {
+        path.pop();
+    }
+}
+
 /// What an absent attribute reads as.
 static NULL: Value = Value::Null;
+
+fn index<T>((i, x): (usize, T)) -> (Option<Step<'static>>, T) {
+    (Some(Step::Index(i as i64)), x)
+}
+
+fn key<T>((k, x): (&String, T)) -> (Option<Step<'static>>, T) {
+    (Some(Step::Key(k.clone())), x)
+}
 
 fn is_single(nesting: NestingMode) -> bool {
     matches!(nesting, NestingMode::Single | NestingMode::Group)
@@ -111,11 +179,12 @@ impl Values for ReadOne {
     fn field<'v, 'a: 'v>(v: &'v mut &'a Value, name: &str) -> Option<&'v Value> {
         v.attr(name)
     }
-    fn objects<'v, 'a: 'v>(v: &'v mut &'a Value, nesting: NestingMode) -> Vec<&'v Value> {
+    fn objects<'v, 'a: 'v>(v: &'v mut &'a Value, nesting: NestingMode) -> Objects<'v, Self> {
         match (is_single(nesting), *v) {
-            (true, v) => vec![v],
-            (false, Value::List(xs) | Value::Set(xs)) => xs.iter().collect(),
-            (false, Value::Map(m)) => m.values().collect(),
+            (true, v) => vec![(None, v)],
+            (false, Value::List(xs)) => xs.iter().enumerate().map(index).collect(),
+            (false, Value::Set(xs)) => xs.iter().map(|x| (None, x)).collect(),
+            (false, Value::Map(m)) => m.iter().map(key).collect(),
             _ => vec![],
         }
     }
@@ -132,11 +201,12 @@ impl Values for WriteOne {
             _ => None,
         }
     }
-    fn objects<'v, 'a: 'v>(v: &'v mut &'a mut Value, nesting: NestingMode) -> Vec<&'v mut Value> {
+    fn objects<'v, 'a: 'v>(v: &'v mut &'a mut Value, nesting: NestingMode) -> Objects<'v, Self> {
         match (is_single(nesting), &mut **v) {
-            (true, v) => vec![v],
-            (false, Value::List(xs) | Value::Set(xs)) => xs.iter_mut().collect(),
-            (false, Value::Map(m)) => m.values_mut().collect(),
+            (true, v) => vec![(None, v)],
+            (false, Value::List(xs)) => xs.iter_mut().enumerate().map(index).collect(),
+            (false, Value::Set(xs)) => xs.iter_mut().map(|x| (None, x)).collect(),
+            (false, Value::Map(m)) => m.iter_mut().map(key).collect(),
             _ => vec![],
         }
     }
@@ -160,9 +230,9 @@ impl Values for ReadTwo {
     fn objects<'v, 'a: 'v>(
         v: &'v mut (&'a Value, &'a Value),
         nesting: NestingMode,
-    ) -> Vec<(&'v Value, &'v Value)> {
+    ) -> Objects<'v, Self> {
         if is_single(nesting) {
-            vec![(v.0, v.1)]
+            vec![(None, (v.0, v.1))]
         } else {
             vec![]
         }
@@ -196,13 +266,14 @@ impl Values for Planning {
             config: v.config.attr(name).unwrap_or(&NULL),
         })
     }
-    fn objects<'v, 'a: 'v>(v: &'v mut PlanSlot<'a>, nesting: NestingMode) -> Vec<PlanSlot<'v>> {
+    fn objects<'v, 'a: 'v>(v: &'v mut PlanSlot<'a>, nesting: NestingMode) -> Objects<'v, Self> {
         if is_single(nesting) {
-            vec![PlanSlot {
+            let slot = PlanSlot {
                 planned: &mut *v.planned,
                 prior: v.prior,
                 config: v.config,
-            }]
+            };
+            vec![(None, slot)]
         } else {
             vec![]
         }

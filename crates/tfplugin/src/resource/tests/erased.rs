@@ -23,7 +23,10 @@ impl Resource for Probe {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new(0, Block::new("").attr(Attribute::string("name").required()))
+        let name = Attribute::string("name")
+            .required()
+            .validate(crate::validate::not_empty());
+        Schema::new(0, Block::new("").attr(name))
     }
 
     async fn create(
@@ -133,4 +136,19 @@ async fn import_without_support_says_so_once() {
     let mut d = Diagnostics::new();
     assert!(r.import(&Ctx::default(), "x", &mut d).await.is_none());
     assert_eq!(errors(&d), ["test_probe does not support import"]);
+}
+
+#[tokio::test]
+async fn validation_runs_the_schema_validators() {
+    let r = resource(Probe);
+    let mut d = Diagnostics::new();
+    r.validate(&Ctx::default(), &state(""), &mut d).await;
+    assert_eq!(errors(&d), ["Invalid attribute value"]);
+    assert_eq!(
+        d.0[0].path,
+        Some(crate::diagnostics::AttrPath::root("name"))
+    );
+    let mut d = Diagnostics::new();
+    r.validate(&Ctx::default(), &state("x"), &mut d).await;
+    assert!(d.is_empty());
 }

@@ -1,6 +1,9 @@
 //! The default plan and the write-only rules.
 
 use super::*;
+use crate::diagnostics::Diagnostics;
+use crate::resource::validation::check_write_only_allowed;
+use crate::resource::Ctx;
 
 fn block() -> Block {
     Block::new("t")
