@@ -11,27 +11,32 @@
 //! Behaviour shared with the repo and org secrets: [`super::woodpecker_secret`]; the value
 //! sources and Vault rotation: [`super::value_source`].
 
-use super::value_source::VaultRef;
+use super::value_source::{self as vs, VaultRef, VALUE};
 use super::woodpecker_secret::WoodpeckerSecret;
-use super::woodpecker_secret_common::{self as common, Model, SecretState, Where};
-use serde::{Deserialize, Serialize};
+use super::woodpecker_secret_common::{self as common, doc, Model, SecretState, Where};
 use std::collections::BTreeSet;
-use tfplugin::schema::Schema;
+use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
+use tfplugin::value::Type;
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(default)]
-pub struct State {
-    pub id: Val<String>,
-    pub name: Val<String>,
-    pub events: Val<BTreeSet<String>>,
-    pub images: Val<BTreeSet<String>>,
-    pub note: Val<String>,
-    pub value: Val<String>,
-    pub value_wo: Val<String>,
-    pub value_wo_version: Val<String>,
-    pub vault_version: Val<i64>,
-    pub value_from_vault: Val<VaultRef>,
+tfplugin::state! {
+    /// State of `cicd_woodpecker_global_secret`.
+    #[derive(Clone, Debug, Default)]
+    pub struct State / StateAttrs {
+        /// The secret's name: the import id.
+        id: Val<String> = string().computed().keep_prior(),
+        name: Val<String> = string().required().force_new().describe(doc::NAME),
+        events: Val<BTreeSet<String>> = new(Type::set(Type::String)).required().describe(doc::events()),
+        images: Val<BTreeSet<String>> = new(Type::set(Type::String)).optional().describe(doc::IMAGES),
+        note: Val<String> = string().optional().describe(doc::NOTE),
+        value: Val<String> = string().optional().sensitive().describe(vs::doc::value(&VALUE)),
+        value_wo: Val<String> =
+            string().optional().sensitive().write_only().describe(vs::doc::wo(&VALUE)),
+        value_wo_version: Val<String> = string().optional().describe(vs::doc::wo_version(&VALUE)),
+        vault_version: Val<i64> = number().computed().keep_prior().describe(vs::doc::version(&VALUE)),
+        value_from_vault: Val<VaultRef> =
+            block(NestingMode::Single, VaultRef::block(vs::doc::vault(&VALUE))),
+    }
 }
 
 pub type GlobalSecret = WoodpeckerSecret<State>;
@@ -40,14 +45,11 @@ impl SecretState for State {
     const TYPE_NAME: &'static str = "cicd_woodpecker_global_secret";
 
     fn schema() -> Schema {
-        common::schema(
-            "An instance-wide Woodpecker secret, available to every repository's pipelines for the events \
+        Schema::new(0, State::block("An instance-wide Woodpecker secret, available to every repository's pipelines for the events \
              (and images) it allows. Needs the provider's woodpecker token to be an admin's (checked at plan). \
              The value comes from exactly one of `value`, `value_wo` or `value_from_vault`; Woodpecker never \
              returns it, so only events, images, note and deletion are compared with the server. \
-             Import with the secret's name.",
-            vec![],
-        )
+             Import with the secret's name."))
     }
 
     fn load(&self) -> Model {

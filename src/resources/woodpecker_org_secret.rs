@@ -13,29 +13,37 @@
 //! Behaviour shared with the repo and org secrets: [`super::woodpecker_secret`]; the value
 //! sources and Vault rotation: [`super::value_source`].
 
-use super::value_source::VaultRef;
+use super::value_source::{self as vs, VaultRef, VALUE};
 use super::woodpecker_secret::WoodpeckerSecret;
-use super::woodpecker_secret_common::{self as common, Model, SecretState, Where};
-use serde::{Deserialize, Serialize};
+use super::woodpecker_secret_common::{self as common, doc, Model, SecretState, Where};
 use std::collections::BTreeSet;
-use tfplugin::schema::{Attribute, Schema};
+use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
+use tfplugin::value::Type;
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(default)]
-pub struct State {
-    pub id: Val<String>,
-    pub org_id: Val<i64>,
-    pub org: Val<String>,
-    pub name: Val<String>,
-    pub events: Val<BTreeSet<String>>,
-    pub images: Val<BTreeSet<String>>,
-    pub note: Val<String>,
-    pub value: Val<String>,
-    pub value_wo: Val<String>,
-    pub value_wo_version: Val<String>,
-    pub vault_version: Val<i64>,
-    pub value_from_vault: Val<VaultRef>,
+tfplugin::state! {
+    /// State of `cicd_woodpecker_org_secret`.
+    #[derive(Clone, Debug, Default)]
+    pub struct State / StateAttrs {
+        /// `org_id/name`: the import id.
+        id: Val<String> = string().computed().keep_prior(),
+        /// Numeric id of the Woodpecker org. Set this or `org`; changing it replaces the secret.
+        org_id: Val<i64> = number().optional().computed().keep_prior().force_new(),
+        /// Name of the org (the forge organization or user), looked up at plan time. Set this or
+        /// `org_id`.
+        org: Val<String> = string().optional().computed().keep_prior(),
+        name: Val<String> = string().required().force_new().describe(doc::NAME),
+        events: Val<BTreeSet<String>> = new(Type::set(Type::String)).required().describe(doc::events()),
+        images: Val<BTreeSet<String>> = new(Type::set(Type::String)).optional().describe(doc::IMAGES),
+        note: Val<String> = string().optional().describe(doc::NOTE),
+        value: Val<String> = string().optional().sensitive().describe(vs::doc::value(&VALUE)),
+        value_wo: Val<String> =
+            string().optional().sensitive().write_only().describe(vs::doc::wo(&VALUE)),
+        value_wo_version: Val<String> = string().optional().describe(vs::doc::wo_version(&VALUE)),
+        vault_version: Val<i64> = number().computed().keep_prior().describe(vs::doc::version(&VALUE)),
+        value_from_vault: Val<VaultRef> =
+            block(NestingMode::Single, VaultRef::block(vs::doc::vault(&VALUE))),
+    }
 }
 
 pub type OrgSecret = WoodpeckerSecret<State>;
@@ -44,20 +52,10 @@ impl SecretState for State {
     const TYPE_NAME: &'static str = "cicd_woodpecker_org_secret";
 
     fn schema() -> Schema {
-        common::schema(
-            "A secret of one Woodpecker org, available to the pipelines of all its repositories for the events \
+        Schema::new(0, State::block("A secret of one Woodpecker org, available to the pipelines of all its repositories for the events \
              (and images) it allows. The value comes from exactly one of `value`, `value_wo` or `value_from_vault`; Woodpecker never \
              returns it, so only events, images, note and deletion are compared with the server. \
-             Import with `org_id/name`.",
-            vec![
-                Attribute::number("org_id").optional().computed().keep_prior().force_new().describe(
-                    "Numeric id of the Woodpecker org. Set this or `org`; changing it replaces the secret.",
-                ),
-                Attribute::string("org").optional().computed().keep_prior().describe(
-                    "Name of the org (the forge organization or user), looked up at plan time. Set this or `org_id`.",
-                ),
-            ],
-        )
+             Import with `org_id/name`."))
     }
 
     fn load(&self) -> Model {

@@ -23,25 +23,36 @@ use crate::clients::woodpecker::{
 use crate::clients::Error;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
-use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-#[serde(default)]
-pub struct State {
-    pub id: Val<String>,
-    pub address: Val<String>,
-    pub username: Val<String>,
-    pub repo_id: Val<i64>,
-    pub org_id: Val<i64>,
-    pub password: Val<String>,
-    pub password_wo: Val<String>,
-    pub password_wo_version: Val<String>,
-    pub vault_version: Val<i64>,
-    pub password_from_vault: Val<VaultRef>,
+tfplugin::state! {
+    /// State of `cicd_woodpecker_registry`.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct State / StateAttrs {
+        /// `address`, `repo/ID/address` or `org/ID/address`: the import id.
+        id: Val<String> = string().computed().keep_prior(),
+        /// The registry's host and optional port, without scheme or path, e.g. `ghcr.io`,
+        /// `registry.example.com:5000`. Changing it replaces the credentials.
+        address: Val<String> = string().required().force_new(),
+        /// User name for the registry.
+        username: Val<String> = string().required(),
+        /// For one repository only: its numeric Woodpecker id. Not with `org_id`.
+        repo_id: Val<i64> = number().optional().force_new(),
+        /// For one org's repositories only: the org's numeric Woodpecker id. Not with `repo_id`.
+        org_id: Val<i64> = number().optional().force_new(),
+        password: Val<String> = string().optional().sensitive().describe(vs::doc::value(&PASSWORD)),
+        password_wo: Val<String> =
+            string().optional().sensitive().write_only().describe(vs::doc::wo(&PASSWORD)),
+        password_wo_version: Val<String> =
+            string().optional().describe(vs::doc::wo_version(&PASSWORD)),
+        vault_version: Val<i64> =
+            number().computed().keep_prior().describe(vs::doc::version(&PASSWORD)),
+        password_from_vault: Val<VaultRef> =
+            block(NestingMode::Single, VaultRef::block(vs::doc::vault(&PASSWORD))),
+    }
 }
 
 pub struct WoodpeckerRegistry {
@@ -59,22 +70,16 @@ impl WoodpeckerRegistry {
 }
 
 fn schema() -> Schema {
-    let mut b = Block::new(
-        "Credentials Woodpecker uses to pull images from a container registry: instance-wide (needs the \
+    Schema::new(
+        0,
+        State::block(
+            "Credentials Woodpecker uses to pull images from a container registry: instance-wide (needs the \
          provider's woodpecker token to be an admin's, checked at plan), for one repository (`repo_id`) or \
          one org (`org_id`). The password comes from exactly one of `password`, `password_wo` or \
          `password_from_vault`; Woodpecker never returns it, so only the username and deletion are compared \
          with the server. Import with `address`, `repo/ID/address` or `org/ID/address`.",
+        ),
     )
-    .attr(Attribute::string("id").computed().keep_prior().describe("`address`, `repo/ID/address` or `org/ID/address`: the import id."))
-    .attr(Attribute::string("address").required().force_new().describe("The registry's host and optional port, without scheme or path, e.g. `ghcr.io`, `registry.example.com:5000`. Changing it replaces the credentials."))
-    .attr(Attribute::string("username").required().describe("User name for the registry."))
-    .attr(Attribute::number("repo_id").optional().force_new().describe("For one repository only: its numeric Woodpecker id. Not with `org_id`."))
-    .attr(Attribute::number("org_id").optional().force_new().describe("For one org's repositories only: the org's numeric Woodpecker id. Not with `repo_id`."));
-    for a in vs::attributes(&PASSWORD) {
-        b = b.attr(a);
-    }
-    Schema::new(0, b.block(vs::vault_block(&PASSWORD)))
 }
 
 impl State {
@@ -202,16 +207,23 @@ impl Resource for WoodpeckerRegistry {
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
         if let Some(Err(e)) = c.address.known().map(|a| validate_registry_address(a)) {
-            diags.error_at(AttrPath::root("address"), "Invalid registry address", e);
+            diags.error_at(
+                AttrPath::root(State::ATTR.address),
+                "Invalid registry address",
+                e,
+            );
         }
         if !c.repo_id.is_null() && !c.org_id.is_null() {
             diags.error_at(
-                AttrPath::root("org_id"),
+                AttrPath::root(State::ATTR.org_id),
                 "Conflicting scopes",
                 "Set `repo_id` (one repository), `org_id` (one org) or neither (instance-wide), not both.",
             );
         }
-        for (at, v) in [("repo_id", &c.repo_id), ("org_id", &c.org_id)] {
+        for (at, v) in [
+            (State::ATTR.repo_id, &c.repo_id),
+            (State::ATTR.org_id, &c.org_id),
+        ] {
             if v.known().is_some_and(|i| *i < 1) {
                 diags.error_at(
                     AttrPath::root(at),
@@ -222,7 +234,7 @@ impl Resource for WoodpeckerRegistry {
         }
         if c.username.known().is_some_and(|u| u.is_empty()) {
             diags.error_at(
-                AttrPath::root("username"),
+                AttrPath::root(State::ATTR.username),
                 "Empty username",
                 "Woodpecker refuses an empty username.",
             );
@@ -257,17 +269,24 @@ impl Resource for WoodpeckerRegistry {
         let scope = plan.state.scope();
         if creating {
             let found = match scope {
-                Some(Scope::Repo(id)) => {
-                    Some(("repo_id", client.repo(id).await.map(|r| r.is_some())))
-                }
-                Some(Scope::Org(id)) => Some(("org_id", client.org(id).await.map(|o| o.is_some()))),
+                Some(Scope::Repo(id)) => Some((
+                    State::ATTR.repo_id,
+                    client.repo(id).await.map(|r| r.is_some()),
+                )),
+                Some(Scope::Org(id)) => Some((
+                    State::ATTR.org_id,
+                    client.org(id).await.map(|o| o.is_some()),
+                )),
                 _ => None,
             };
             match found {
                 Some((at, Ok(false))) => diags.error_at(
                     AttrPath::root(at),
                     "Unknown scope",
-                    format!("Woodpecker knows no {} with this id.", &at[..3]),
+                    format!(
+                        "Woodpecker knows no {} with this id.",
+                        at.trim_end_matches("_id")
+                    ),
                 ),
                 Some((at, Err(e))) => diags.error_at(
                     AttrPath::root(at),

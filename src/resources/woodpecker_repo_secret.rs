@@ -10,28 +10,35 @@
 //! Behaviour shared with the repo and org secrets: [`super::woodpecker_secret`]; the value
 //! sources and Vault rotation: [`super::value_source`].
 
-use super::value_source::VaultRef;
+use super::value_source::{self as vs, VaultRef, VALUE};
 use super::woodpecker_secret::WoodpeckerSecret;
-use super::woodpecker_secret_common::{self as common, Model, SecretState, Where};
-use serde::{Deserialize, Serialize};
+use super::woodpecker_secret_common::{self as common, doc, Model, SecretState, Where};
 use std::collections::BTreeSet;
-use tfplugin::schema::{Attribute, Schema};
+use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
+use tfplugin::value::Type;
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(default)]
-pub struct State {
-    pub id: Val<String>,
-    pub repo_id: Val<i64>,
-    pub name: Val<String>,
-    pub events: Val<BTreeSet<String>>,
-    pub images: Val<BTreeSet<String>>,
-    pub note: Val<String>,
-    pub value: Val<String>,
-    pub value_wo: Val<String>,
-    pub value_wo_version: Val<String>,
-    pub vault_version: Val<i64>,
-    pub value_from_vault: Val<VaultRef>,
+tfplugin::state! {
+    /// State of `cicd_woodpecker_repo_secret`.
+    #[derive(Clone, Debug, Default)]
+    pub struct State / StateAttrs {
+        /// `repo_id/name`: the import id.
+        id: Val<String> = string().computed().keep_prior(),
+        /// Numeric id of the Woodpecker repository (e.g. `cicd_woodpecker_repo.x.id`). Changing
+        /// it replaces the secret.
+        repo_id: Val<i64> = number().required().force_new(),
+        name: Val<String> = string().required().force_new().describe(doc::NAME),
+        events: Val<BTreeSet<String>> = new(Type::set(Type::String)).required().describe(doc::events()),
+        images: Val<BTreeSet<String>> = new(Type::set(Type::String)).optional().describe(doc::IMAGES),
+        note: Val<String> = string().optional().describe(doc::NOTE),
+        value: Val<String> = string().optional().sensitive().describe(vs::doc::value(&VALUE)),
+        value_wo: Val<String> =
+            string().optional().sensitive().write_only().describe(vs::doc::wo(&VALUE)),
+        value_wo_version: Val<String> = string().optional().describe(vs::doc::wo_version(&VALUE)),
+        vault_version: Val<i64> = number().computed().keep_prior().describe(vs::doc::version(&VALUE)),
+        value_from_vault: Val<VaultRef> =
+            block(NestingMode::Single, VaultRef::block(vs::doc::vault(&VALUE))),
+    }
 }
 
 pub type RepoSecret = WoodpeckerSecret<State>;
@@ -40,15 +47,10 @@ impl SecretState for State {
     const TYPE_NAME: &'static str = "cicd_woodpecker_repo_secret";
 
     fn schema() -> Schema {
-        common::schema(
-            "A secret of one Woodpecker repository, available to its pipelines for the events (and images) \
+        Schema::new(0, State::block("A secret of one Woodpecker repository, available to its pipelines for the events (and images) \
              it allows. The value comes from exactly one of `value`, `value_wo` or `value_from_vault`; Woodpecker never \
              returns it, so only events, images, note and deletion are compared with the server. \
-             Import with `repo_id/name`.",
-            vec![Attribute::number("repo_id").required().force_new().describe(
-                "Numeric id of the Woodpecker repository (e.g. `cicd_woodpecker_repo.x.id`). Changing it replaces the secret.",
-            )],
-        )
+             Import with `repo_id/name`."))
     }
 
     fn load(&self) -> Model {

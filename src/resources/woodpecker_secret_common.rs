@@ -3,7 +3,7 @@
 //! lookup, error texts, and the admin check (also used by `cicd_woodpecker_registry`).
 //! The resource and its decisions: [`super::woodpecker_secret`].
 
-use super::value_source::{self as vs, Source, VaultRef, VALUE};
+use super::value_source::{Source, VaultRef};
 use crate::clients::woodpecker::{Scope, Secret, WoodpeckerClient, WoodpeckerError};
 use crate::clients::Error;
 use serde::de::DeserializeOwned;
@@ -11,9 +11,8 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
-use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
-use tfplugin::value::Type;
 
 /// Where a secret lives, as its State says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -247,30 +246,21 @@ pub fn source(
     }
 }
 
-/// The schema of a secret type: its scope attributes, then what all three share.
-pub fn schema(description: &str, scope: Vec<Attribute>) -> Schema {
-    let mut b =
-        Block::new(description).attr(Attribute::string("id").computed().keep_prior().describe(
-            "`name` (global), `repo_id/name` (repo), `org_id/name` (org): the import id.",
-        ));
-    for a in scope {
-        b = b.attr(a);
-    }
-    b = b
-        .attr(Attribute::string("name").required().force_new().describe(
-            "The secret's name, as pipelines use it (`from_secret`): ASCII letters, digits and `_`, \
-             not starting with a digit (case-sensitive). Changing it replaces the secret.",
-        ))
-        .attr(Attribute::new("events", Type::set(Type::String)).required().describe(format!(
+/// Descriptions of the attributes the three secret types share (one text for three States).
+pub mod doc {
+    use crate::clients::woodpecker::SECRET_EVENTS;
+
+    pub const NAME: &str = "The secret's name, as pipelines use it (`from_secret`): ASCII letters, \
+        digits and `_`, not starting with a digit (case-sensitive). Changing it replaces the secret.";
+    pub const IMAGES: &str = "Limit the secret to these plugin images (e.g. \
+        `woodpeckerci/plugin-docker-buildx`). Unset or empty: any image.";
+    pub const NOTE: &str = "A note shown in Woodpecker's UI.";
+
+    pub fn events() -> String {
+        let names: Vec<String> = SECRET_EVENTS.iter().map(|e| format!("`{e}`")).collect();
+        format!(
             "Events whose pipelines get the secret, at least one of: {}.",
-            crate::clients::woodpecker::SECRET_EVENTS.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
-        )))
-        .attr(Attribute::new("images", Type::set(Type::String)).optional().describe(
-            "Limit the secret to these plugin images (e.g. `woodpeckerci/plugin-docker-buildx`). Unset or empty: any image.",
-        ))
-        .attr(Attribute::string("note").optional().describe("A note shown in Woodpecker's UI."));
-    for a in vs::attributes(&VALUE) {
-        b = b.attr(a);
+            names.join(", ")
+        )
     }
-    Schema::new(0, b.block(vs::vault_block(&VALUE)))
 }

@@ -14,10 +14,8 @@
 //! stored. Why, and the details: [`vault`].
 
 use crate::provider::ProviderData;
-use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::Private;
-use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode};
 use tfplugin::secret::{register_secret, Secret as Sensitive};
 use tfplugin::typed::Val;
 
@@ -55,15 +53,17 @@ pub const PASSWORD: Names = Names {
     what: "password",
 };
 
-/// `value_from_vault { mount, path, key }`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct VaultRef {
-    #[serde(default)]
-    pub mount: Val<String>,
-    #[serde(default)]
-    pub path: Val<String>,
-    #[serde(default)]
-    pub key: Val<String>,
+tfplugin::state! {
+    /// `value_from_vault { mount, path, key }` (`password_from_vault` likewise).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct VaultRef / VaultRefAttrs {
+        /// KV v2 mount (default `secret`).
+        mount: Val<String> = string().optional(),
+        /// Path of the secret under the mount, e.g. `ci/global`.
+        path: Val<String> = string().required(),
+        /// Key of the secret's data.
+        key: Val<String> = string().required(),
+    }
 }
 
 impl VaultRef {
@@ -121,46 +121,49 @@ impl Source {
     }
 }
 
-/// The attributes of a source (before its Vault block).
-pub fn attributes(n: &Names) -> Vec<Attribute> {
-    let w = n.what;
-    vec![
-        Attribute::string(n.value).optional().sensitive().describe(format!(
-            "The {w}, kept in state (marked sensitive). Exactly one of `{}`, `{}` or a `{}` block.",
-            n.value, n.wo, n.vault
-        )),
-        Attribute::string(n.wo).optional().sensitive().write_only().describe(format!(
-            "The {w} as a write-only attribute (Terraform/OpenTofu >= 1.11): never stored in plan or state. \
-             Written on create and whenever `{}` changes.",
-            n.wo_version
-        )),
-        Attribute::string(n.wo_version).optional().describe(format!(
+/// Descriptions of a source's attributes, for the States that declare them.
+pub mod doc {
+    use super::{Names, VERSION};
+
+    pub fn value(n: &Names) -> String {
+        format!(
+            "The {}, kept in state (marked sensitive). Exactly one of `{}`, `{}` or a `{}` block.",
+            n.what, n.value, n.wo, n.vault
+        )
+    }
+
+    pub fn wo(n: &Names) -> String {
+        format!(
+            "The {} as a write-only attribute (Terraform/OpenTofu >= 1.11): never stored in plan or \
+             state. Written on create and whenever `{}` changes.",
+            n.what, n.wo_version
+        )
+    }
+
+    pub fn wo_version(n: &Names) -> String {
+        format!(
             "Required with `{}`: any number or string; change it to write `{}` again.",
             n.wo, n.wo
-        )),
-        Attribute::number(VERSION).computed().keep_prior().describe(format!(
-            "With `{}`: the KV v2 version whose {w} was written (never the {w}). A new version in \
-             which this key's {w} changed plans an update; one that changed other keys does not.",
-            n.vault
-        )),
-    ]
-}
+        )
+    }
 
-/// The `*_from_vault` block.
-pub fn vault_block(n: &Names) -> NestedBlock {
-    NestedBlock::new(
-        n.vault,
-        NestingMode::Single,
-        Block::new(format!(
-            "Read the {} from one key of a Vault (or OpenBao) KV v2 secret at apply time. State keeps \
-             only `{VERSION}`; a refresh notices when the key's {} changes in Vault and the plan then \
-             shows an update.",
-            n.what, n.what
-        ))
-        .attr(Attribute::string("mount").optional().describe("KV v2 mount (default `secret`)."))
-        .attr(Attribute::string("path").required().describe("Path of the secret under the mount, e.g. `ci/global`."))
-        .attr(Attribute::string("key").required().describe("Key of the secret's data.")),
-    )
+    pub fn version(n: &Names) -> String {
+        let w = n.what;
+        format!(
+            "With `{}`: the KV v2 version whose {w} was written (never the {w}). A new version in \
+             which this key's {w} changed plans an update; one that changed only other keys does not.",
+            n.vault
+        )
+    }
+
+    pub fn vault(n: &Names) -> String {
+        format!(
+            "Read the {w} from one key of a Vault (or OpenBao) KV v2 secret at apply time. State \
+             keeps only `{VERSION}`; a refresh notices when the key's {w} changes in Vault and the \
+             plan then shows an update.",
+            w = n.what
+        )
+    }
 }
 
 /// Offline checks: exactly one source; the write-only pair together; no empty value.
