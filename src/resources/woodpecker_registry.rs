@@ -252,6 +252,7 @@ impl Resource for WoodpeckerRegistry {
         let Some(client) = self.data.woodpecker(diags) else {
             return;
         };
+        req.config.source().register();
         let creating = req.prior.is_none() || !plan.requires_replace.is_empty();
         let kept = req.prior.as_ref().filter(|_| !creating);
         let (_, version) = vs::plan(

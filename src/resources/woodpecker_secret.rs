@@ -124,6 +124,7 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
             return;
         };
         let (cfg, prior) = (req.config.load(), req.prior.as_ref().map(S::load));
+        cfg.src.register();
         let mut m = plan.state.load();
         plan_org(
             &client,

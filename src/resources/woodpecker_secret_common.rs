@@ -109,7 +109,10 @@ pub fn explain(e: &Error, import_hint: &str) -> String {
 /// Whether the provider's Woodpecker token is an admin's: asked once per client (a plan of
 /// many global secrets asks once; the others wait for that answer).
 #[derive(Default)]
-pub struct AdminCheck(tokio::sync::Mutex<Option<(Weak<WoodpeckerClient>, Result<(), String>)>>);
+pub struct AdminCheck(tokio::sync::Mutex<Option<AdminAnswer>>);
+
+/// The client asked, and its answer (an error text unless the token is an admin's).
+type AdminAnswer = (Weak<WoodpeckerClient>, Result<(), String>);
 
 impl AdminCheck {
     /// An error (no path: the provider's configuration is to blame) unless the token is an admin's.

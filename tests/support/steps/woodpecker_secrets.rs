@@ -252,6 +252,7 @@ pub fn global_secrets_from_vault(cli: &Cli) -> Scenario<Bulk> {
     secrets.extend([x.rotated.clone(), x.added.clone()]);
     let sref: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let in_state = secrets.clone();
+    let traced = secrets.clone();
     let steps = vec![
         S::out_of_band("seed: 55 keys in one Vault secret", |w| {
             let mut args = vec![
@@ -696,7 +697,8 @@ pub struct Scoped {
     repo_value: String,
     reg_password: String,
     vault: [String; 2],
-    /// The instance-wide registry's address.
+    /// The instance-wide registry's address (`org-` in front: the org registry's; the org is
+    /// shared by every CLI's test).
     address: String,
     http: reqwest::Client,
 }
@@ -733,6 +735,20 @@ resource "cicd_woodpecker_registry" "g" {{
   }}
 }}
 
+resource "cicd_woodpecker_org_secret" "by_id" {{
+  org_id = {oid}
+  name   = "{p}_org2"
+  events = ["manual"]
+  value  = "{repo_value}"
+}}
+
+resource "cicd_woodpecker_registry" "o" {{
+  org_id   = {oid}
+  address  = "org-{address}"
+  username = "org-bot"
+  password = "{reg_password}"
+}}
+
 resource "cicd_woodpecker_registry" "r" {{
   repo_id  = {rid}
   address  = "ghcr.io"
@@ -741,6 +757,7 @@ resource "cicd_woodpecker_registry" "r" {{
 }}
 "#,
             rid = self.repo_id,
+            oid = self.org_id,
             p = self.p,
             repo_value = self.repo_value,
             org = self.org,
@@ -849,16 +866,21 @@ pub fn repo_org_secrets_and_registries(cli: &Cli) -> Scenario<Scoped> {
                 let state = w.here().state_file_text();
                 assert_absent(&state, &vault_values, "the state file");
                 assert_eq!(attrs(w, ORG_SECRET)["org_id"], w.x.org_id);
+                let by_id = attrs(w, "cicd_woodpecker_org_secret.by_id");
+                assert_eq!(by_id["org"], w.x.org.as_str(), "the org's name, looked up by id");
+                assert!(w.x.wp.secret(Scope::Org(w.x.org_id), &format!("{}_org2", w.x.p)).is_some());
+                assert_eq!(w.x.registry_user(Scope::Org(w.x.org_id), &format!("org-{}", w.x.address)).as_deref(), Some("org-bot"));
             }),
         traced_plan("TF_LOG=trace of a plan carries no secret value", move |_: &Scoped| traced.clone()),
         S::import("import the repo secret by repo_id/name", REPO_SECRET, &["value"]),
         S::import("import the org secret by org_id/name", ORG_SECRET, &["value_from_vault", "vault_version"]),
         S::import("import the global registry by address", REG_GLOBAL, &["password_from_vault", "vault_version"]),
         S::import("import the repo registry by repo/ID/address", REG_REPO, &["password"]),
-        S::plan_changes("after the imports the value sources are written: four updates").check(|_, plan| {
+        S::import("import the org registry by org/ID/address", "cicd_woodpecker_registry.o", &["password"]),
+        S::plan_changes("after the imports the value sources are written: five updates").check(|_, plan| {
             let mut got = planned(&plan.stdout, "updated");
             got.sort();
-            assert_eq!(got, [ORG_SECRET, REG_GLOBAL, REG_REPO, REPO_SECRET], "{}", plan.stdout);
+            assert_eq!(got, [ORG_SECRET, REG_GLOBAL, "cicd_woodpecker_registry.o", REG_REPO, REPO_SECRET], "{}", plan.stdout);
         }),
         S::apply("apply after the imports converges").traced_without(&sref),
         S::plan_changes("the Vault password rotates: the org secret and the registry that use it")
@@ -906,6 +928,8 @@ pub fn repo_org_secrets_and_registries(cli: &Cli) -> Scenario<Scoped> {
             assert!(x.wp.secret(Scope::Org(x.org_id), &format!("{}_org", x.p)).is_none());
             assert!(x.registry_user(Scope::Global, &x.address).is_none());
             assert!(x.registry_user(Scope::Repo(x.repo_id), "ghcr.io").is_none());
+            assert!(x.registry_user(Scope::Org(x.org_id), &format!("org-{}", x.address)).is_none());
+            assert!(x.wp.secret(Scope::Org(x.org_id), &format!("{}_org2", x.p)).is_none());
         }),
     ];
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
@@ -914,6 +938,9 @@ pub fn repo_org_secrets_and_registries(cli: &Cli) -> Scenario<Scoped> {
             let x = &w.x;
             let _ = x.wp.block(x.wp.api.delete_registry(Scope::Global, &x.address));
             if x.org_id > 0 {
+                // The org is shared with the other CLIs' tests: only what carries our names.
+                let org_address = format!("org-{}", x.address);
+                let _ = x.wp.block(x.wp.api.delete_registry(Scope::Org(x.org_id), &org_address));
                 x.wp.delete_prefixed(Scope::Org(x.org_id), &x.p);
             }
             if x.repo_id > 0 {
