@@ -74,7 +74,7 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
         if let Some(Err(e)) = m
             .events
             .known()
-            .map(|e| validate_secret_events(&list(&Val::Known(e.clone()))))
+            .map(|e| validate_secret_events(&Vec::from_iter(e)))
         {
             diags.error_at(AttrPath::root("events"), "Invalid secret events", e);
         }
@@ -191,7 +191,7 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
         let s = match client.create_secret(scope, &body).await {
             Ok(s) => s,
             Err(e) => {
-                let hint = format!("terraform import {} {}", S::TYPE_NAME, id_of(&m)?);
+                let hint = format!("terraform import {}.NAME {}", S::TYPE_NAME, id_of(&m)?);
                 let what = format!("Could not create the {} secret {name:?}", describe(scope));
                 diags.error(what, explain(&e, &hint));
                 return None;
