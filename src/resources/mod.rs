@@ -12,6 +12,7 @@ pub mod woodpecker_repo;
 pub mod woodpecker_repo_secret;
 pub mod woodpecker_secret;
 pub mod woodpecker_secret_common;
+pub mod woodpecker_user;
 
 use crate::provider::ProviderData;
 use std::sync::Arc;
@@ -32,5 +33,6 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
         resource(woodpecker_repo_secret::RepoSecret::new(data.clone())),
         resource(woodpecker_org_secret::OrgSecret::new(data.clone())),
         resource(woodpecker_registry::WoodpeckerRegistry::new(data.clone())),
+        resource(woodpecker_user::WoodpeckerUser::new(data.clone())),
     ]
 }

@@ -157,12 +157,15 @@ pub struct WoodpeckerClient {
     registries: ListCache<Vec<Registry>>,
     /// Keys: repo id.
     crons: ListCache<Vec<Cron>>,
+    /// Key: [`USERS`].
+    users: ListCache<Vec<User>>,
     /// `GET /api/repos` answered 403 once (not an admin): [`Self::repo_cached`] reads by id.
     admin_list_denied: AtomicBool,
 }
 
 const REPOS_ADMIN: &str = "admin";
 const REPOS_USER_ALL: &str = "user-all";
+const USERS: &str = "users";
 
 impl WoodpeckerClient {
     pub fn new(cfg: &WoodpeckerConfig) -> Self {
@@ -179,6 +182,7 @@ impl WoodpeckerClient {
             secrets: ListCache::new(ttl),
             registries: ListCache::new(ttl),
             crons: ListCache::new(ttl),
+            users: ListCache::new(ttl),
             admin_list_denied: AtomicBool::new(false),
         }
     }
@@ -194,6 +198,7 @@ impl WoodpeckerClient {
         self.secrets.clear();
         self.registries.clear();
         self.crons.clear();
+        self.users.clear();
     }
 
     // ----- plumbing -----
@@ -785,6 +790,11 @@ impl WoodpeckerClient {
             .await
     }
 
+    /// [`Self::users`], batched (one list walk per run for any number of user resources).
+    pub async fn users_cached(&self) -> Result<Arc<Vec<User>>, Error> {
+        self.users.get_or_fetch(USERS, || self.users()).await
+    }
+
     /// `GET /api/users/{login}` (404 -> `None`).
     pub async fn user(&self, login: &str) -> Result<Option<User>, Error> {
         self.get_opt(&format!("/api/users/{}", enc(login))).await
@@ -792,25 +802,32 @@ impl WoodpeckerClient {
 
     /// `POST /api/users`, then read back. Duplicate login: 500 (`is_duplicate`).
     pub async fn create_user(&self, user: &UserWrite) -> Result<User, Error> {
-        self.write(Method::POST, "/api/users", Some(user)).await?;
+        let r = self.write(Method::POST, "/api/users", Some(user)).await;
+        self.users.invalidate(USERS);
+        r?;
         self.user_back(&user.login).await
     }
 
     /// `PATCH /api/users/{login}`, then read back. Woodpecker 3.17.0 does not apply this
     /// change (see [`UserPatch`]): compare the answer with what was asked.
     pub async fn patch_user(&self, login: &str, patch: &UserPatch) -> Result<User, Error> {
-        self.write(
-            Method::PATCH,
-            &format!("/api/users/{}", enc(login)),
-            Some(patch),
-        )
-        .await?;
+        let r = self
+            .write(
+                Method::PATCH,
+                &format!("/api/users/{}", enc(login)),
+                Some(patch),
+            )
+            .await;
+        self.users.invalidate(USERS);
+        r?;
         self.user_back(login).await
     }
 
     /// `DELETE /api/users/{login}`; `Ok(false)` when it was already gone.
     pub async fn delete_user(&self, login: &str) -> Result<bool, Error> {
-        self.delete(&format!("/api/users/{}", enc(login))).await
+        let r = self.delete(&format!("/api/users/{}", enc(login))).await;
+        self.users.invalidate(USERS);
+        r
     }
 
     async fn user_back(&self, login: &str) -> Result<User, Error> {
