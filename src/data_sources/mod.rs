@@ -2,6 +2,7 @@
 
 pub mod registry_integrity;
 pub mod vault_kv_keys;
+pub mod woodpecker_repo;
 
 use crate::provider::ProviderData;
 use std::sync::Arc;
@@ -13,5 +14,6 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynDataSource>> {
         // data source registrations, one line each
         data_source(registry_integrity::RegistryIntegrity::new(data.clone())),
         data_source(vault_kv_keys::VaultKvKeys::new(data.clone())),
+        data_source(woodpecker_repo::WoodpeckerRepoData::new(data.clone())),
     ]
 }

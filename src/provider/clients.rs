@@ -30,9 +30,9 @@ struct Clients {
     kube: OnceCell<Arc<KubeClient>>,
     vault: OnceLock<Arc<VaultClient>>,
     forgejo: OnceLock<Arc<ForgejoClient>>,
-    woodpecker: OnceLock<Arc<WoodpeckerClient>>,
     registry: OnceCell<Arc<RegistryClient>>,
     retention: OnceCell<Arc<Retention>>,
+    woodpecker: OnceLock<Arc<WoodpeckerClient>>,
 }
 
 impl ProviderData {
@@ -116,7 +116,7 @@ impl ProviderData {
         )
     }
 
-    /// The Woodpecker client; errors name the `woodpecker` block.
+    /// The Woodpecker client (one list cache per process); errors name the `woodpecker` block.
     pub fn woodpecker(&self, diags: &mut Diagnostics) -> Option<Arc<WoodpeckerClient>> {
         let c = self.current(diags)?;
         let cfg = require(

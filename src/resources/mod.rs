@@ -4,9 +4,11 @@ pub mod forgejo_package_retention;
 pub mod image_deployment;
 pub mod registry_credentials;
 pub mod value_source;
+pub mod woodpecker_cron;
 pub mod woodpecker_global_secret;
 pub mod woodpecker_org_secret;
 pub mod woodpecker_registry;
+pub mod woodpecker_repo;
 pub mod woodpecker_repo_secret;
 pub mod woodpecker_secret;
 pub mod woodpecker_secret_common;
@@ -24,6 +26,8 @@ pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynResource>> {
         )),
         resource(registry_credentials::RegistryCredentials::new(data.clone())),
         resource(image_deployment::ImageDeployment::new(data.clone())),
+        resource(woodpecker_repo::WoodpeckerRepo::new(data.clone())),
+        resource(woodpecker_cron::WoodpeckerCron::new(data.clone())),
         resource(woodpecker_global_secret::GlobalSecret::new(data.clone())),
         resource(woodpecker_repo_secret::RepoSecret::new(data.clone())),
         resource(woodpecker_org_secret::OrgSecret::new(data.clone())),
