@@ -623,7 +623,7 @@ pub fn global_secret_sources(cli: &Cli) -> Scenario<Sources> {
     // Bad input: at validate or plan, with the attribute's line, nothing on the server.
     let vp = x.vpath.clone();
     steps.extend([
-        S::validate_fails("an unknown event", "Invalid secret events")
+        S::validate_fails("an unknown event", "must be one of")
             .on("bad")
             .config(x.bad("  events = [\"push\", \"bogus\"]\n  value = \"x-value-1\""))
             .output_contains("events = [\"push\", \"bogus\"]")
