@@ -274,6 +274,10 @@ pub fn global_secrets_from_vault(cli: &Cli) -> Scenario<Bulk> {
                 assert_absent(&state, &in_state, "the state file");
                 assert_eq!(attrs(w, &g("k07"))["vault_version"], 1);
             }),
+        traced_plan(
+            "TF_LOG=trace of a plan of 55 secrets carries no value",
+            move |_: &Bulk| traced.clone(),
+        ),
         S::out_of_band(
             "refreshing 55 secrets is one list walk (debug log request count)",
             |w| {
