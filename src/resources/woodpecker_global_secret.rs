@@ -14,9 +14,11 @@
 use super::value_source::{self as vs, VaultRef, VALUE};
 use super::woodpecker_secret::WoodpeckerSecret;
 use super::woodpecker_secret_common::{self as common, doc, Model, SecretState, Where};
+use crate::clients::woodpecker::SECRET_EVENTS;
 use std::collections::BTreeSet;
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
+use tfplugin::validate::{not_empty, one_of};
 use tfplugin::value::Type;
 
 tfplugin::state! {
@@ -26,7 +28,8 @@ tfplugin::state! {
         /// The secret's name: the import id.
         id: Val<String> = string().computed().keep_prior(),
         name: Val<String> = string().required().force_new().describe(doc::NAME),
-        events: Val<BTreeSet<String>> = new(Type::set(Type::String)).required().describe(doc::events()),
+        events: Val<BTreeSet<String>> = new(Type::set(Type::String)).required().describe(doc::events())
+            .validate(not_empty()).validate(one_of(SECRET_EVENTS)),
         images: Val<BTreeSet<String>> = new(Type::set(Type::String)).optional().describe(doc::IMAGES),
         note: Val<String> = string().optional().describe(doc::NOTE),
         value: Val<String> = string().optional().sensitive().describe(vs::doc::value(&VALUE)),

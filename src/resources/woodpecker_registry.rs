@@ -27,6 +27,7 @@ use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
+use tfplugin::validate::at_least;
 
 tfplugin::state! {
     /// State of `cicd_woodpecker_registry`.
@@ -40,9 +41,9 @@ tfplugin::state! {
         /// User name for the registry.
         username: Val<String> = string().required(),
         /// For one repository only: its numeric Woodpecker id. Not with `org_id`.
-        repo_id: Val<i64> = number().optional().force_new(),
+        repo_id: Val<i64> = number().optional().force_new().validate(at_least(1)),
         /// For one org's repositories only: the org's numeric Woodpecker id. Not with `repo_id`.
-        org_id: Val<i64> = number().optional().force_new(),
+        org_id: Val<i64> = number().optional().force_new().validate(at_least(1)),
         password: Val<String> = string().optional().sensitive().describe(vs::doc::value(&PASSWORD)),
         password_wo: Val<String> =
             string().optional().sensitive().write_only().describe(vs::doc::wo(&PASSWORD)),
@@ -219,18 +220,6 @@ impl Resource for WoodpeckerRegistry {
                 "Conflicting scopes",
                 "Set `repo_id` (one repository), `org_id` (one org) or neither (instance-wide), not both.",
             );
-        }
-        for (at, v) in [
-            (State::ATTR.repo_id, &c.repo_id),
-            (State::ATTR.org_id, &c.org_id),
-        ] {
-            if v.known().is_some_and(|i| *i < 1) {
-                diags.error_at(
-                    AttrPath::root(at),
-                    "Invalid id",
-                    "Woodpecker ids start at 1.",
-                );
-            }
         }
         if c.username.known().is_some_and(|u| u.is_empty()) {
             diags.error_at(

@@ -27,7 +27,7 @@ use super::woodpecker_secret_common::{
     Where,
 };
 use crate::clients::woodpecker::{
-    validate_secret_events, validate_secret_image, validate_secret_name, SecretPatch, SecretWrite,
+    validate_secret_image, validate_secret_name, SecretPatch, SecretWrite,
 };
 use crate::clients::Error;
 use crate::provider::ProviderData;
@@ -71,21 +71,14 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
         if let Some(Err(e)) = m.name.known().map(|n| validate_secret_name(n)) {
             diags.error_at(AttrPath::root("name"), "Invalid secret name", e);
         }
-        if let Some(Err(e)) = m
-            .events
-            .known()
-            .map(|e| validate_secret_events(&Vec::from_iter(e)))
-        {
-            diags.error_at(AttrPath::root("events"), "Invalid secret events", e);
-        }
         for e in list(&m.images)
             .iter()
             .filter_map(|i| validate_secret_image(i).err())
         {
             diags.error_at(AttrPath::root("images"), "Invalid image", e);
         }
-        match &m.at {
-            Where::Org { org_id, org } if org_id.is_null() == org.is_null() => {
+        if let Where::Org { org_id, org } = &m.at {
+            if org_id.is_null() == org.is_null() {
                 let (at, what) = if org.is_null() {
                     ("org", "Neither is set.")
                 } else {
@@ -94,21 +87,6 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
                 let why = format!("Set exactly one of `org` (the org's name) or `org_id`. {what}");
                 diags.error_at(AttrPath::root(at), "Exactly one of org, org_id", why);
             }
-            Where::Repo { repo_id: id } | Where::Org { org_id: id, .. }
-                if id.known().is_some_and(|i| *i < 1) =>
-            {
-                let at = if matches!(m.at, Where::Repo { .. }) {
-                    "repo_id"
-                } else {
-                    "org_id"
-                };
-                diags.error_at(
-                    AttrPath::root(at),
-                    "Invalid id",
-                    "Woodpecker ids start at 1.",
-                );
-            }
-            _ => {}
         }
         vs::validate(&VALUE, &m.src, diags);
     }

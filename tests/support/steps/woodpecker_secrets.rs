@@ -274,6 +274,10 @@ pub fn global_secrets_from_vault(cli: &Cli) -> Scenario<Bulk> {
                 assert_absent(&state, &in_state, "the state file");
                 assert_eq!(attrs(w, &g("k07"))["vault_version"], 1);
             }),
+        traced_plan(
+            "TF_LOG=trace of a plan of 55 secrets carries no value",
+            move |_: &Bulk| traced.clone(),
+        ),
         S::out_of_band(
             "refreshing 55 secrets is one list walk (debug log request count)",
             |w| {
@@ -623,7 +627,7 @@ pub fn global_secret_sources(cli: &Cli) -> Scenario<Sources> {
     // Bad input: at validate or plan, with the attribute's line, nothing on the server.
     let vp = x.vpath.clone();
     steps.extend([
-        S::validate_fails("an unknown event", "Invalid secret events")
+        S::validate_fails("an unknown event", "must be one of")
             .on("bad")
             .config(x.bad("  events = [\"push\", \"bogus\"]\n  value = \"x-value-1\""))
             .output_contains("events = [\"push\", \"bogus\"]")
