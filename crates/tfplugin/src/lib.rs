@@ -1,5 +1,13 @@
-//! The protocol layer: everything Terraform-specific and nothing about Woodpecker or Kubernetes.
-//! It could become its own crate.
+//! A Terraform / OpenTofu plugin protocol 6 server for providers written in Rust: everything
+//! Terraform-specific, nothing about what a provider manages.
+//!
+//! * [`handshake`], [`server`], [`proto`]: go-plugin handshake (AutoMTLS) and the gRPC service.
+//! * [`value`]: cty types and values, their msgpack and JSON codecs.
+//! * [`typed`]: cty values to and from a resource's serde state struct (`Val<T>`).
+//! * [`schema`], [`validate`], [`state!`]: schemas, validators, state structs declared once.
+//! * [`resource`]: the typed traits, their type-erased adapters and the framework's plan rules.
+//! * [`agreement`]: checks that a state struct and its schema agree.
+//! * [`diagnostics`], [`logging`], [`secret`]: diagnostics with paths, hclog logs, secrets.
 
 pub mod agreement;
 pub mod diagnostics;

@@ -1,6 +1,6 @@
 //! The tonic `tfplugin6.Provider` service: decode -> call the erased trait -> encode.
 //!
-//! Nothing here knows about Woodpecker or Kubernetes. RPCs the provider does not implement are
+//! Nothing here knows what the provider manages. RPCs the provider does not implement are
 //! answered UNIMPLEMENTED by the generated default stubs; Terraform only calls them when a
 //! configuration uses the feature.
 

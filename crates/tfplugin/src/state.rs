@@ -190,7 +190,7 @@ pub fn description(lines: &[&str]) -> String {
 }
 
 /// Declares a state struct whose attributes are written once; see [the module
-/// docs](crate::state).
+/// docs](mod@crate::state).
 #[macro_export]
 macro_rules! state {
     (

@@ -3,12 +3,12 @@
 //! ValidateDataResourceConfig and ValidateProviderConfig, before the typed `validate`.
 //!
 //! * On an attribute, with [`Attribute::validate`](crate::schema::Attribute::validate):
-//!   [`one_of`], [`regex`], [`at_least`], [`not_empty`].
+//!   [`one_of`], [`regex()`], [`at_least`], [`not_empty`].
 //! * On a block (a resource's own block, or a nested one), with
 //!   [`Block::validate`](crate::schema::Block::validate): [`exactly_one_of`], [`conflicts_with`].
 //!
 //! Null and unknown values are not checked (configuration may hold values known only at apply),
-//! nor are unknown elements of a list, set or map. [`one_of`], [`regex`] and [`at_least`] check
+//! nor are unknown elements of a list, set or map. [`one_of`], [`regex()`] and [`at_least`] check
 //! each element of a list, set or map attribute; [`not_empty`] checks the value itself. Each
 //! validator has a one-line markdown [`Validator::description`] for the docs.
 

@@ -65,6 +65,10 @@ pub struct Stacks {
     tag: String,
     /// The app stack's `deployed_images` output, for the ci-cd stack.
     deployed: String,
+    /// Vault path (mount `secret`) whose keys become Woodpecker global secrets.
+    ci_path: String,
+    /// Those keys (unique per CLI run: global secret names are instance-wide).
+    ci_keys: Vec<String>,
 }
 
 impl Stacks {
@@ -74,6 +78,26 @@ impl Stacks {
 
     fn sh(&self, prog: &str, args: &[&str]) -> String {
         sh(&self.env, prog, args)
+    }
+
+    /// `curl` against the Woodpecker API with the admin token: (status, body).
+    fn woodpecker(&self, method: &str, path: &str) -> (u16, String) {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                method,
+                "-H",
+                &format!("Authorization: Bearer {}", self.env["WOODPECKER_TOKEN"]),
+                "-w",
+                "\n%{http_code}",
+                &format!("{}{path}", self.env["WOODPECKER_SERVER"]),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
     fn website_image(&self) -> String {
@@ -116,6 +140,11 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
         ns: format!("apps-{suffix}"),
         tag: String::new(),
         deployed: String::new(),
+        ci_path: format!("ci/global-{suffix}"),
+        ci_keys: ["deploy_token", "slack_webhook", "forgejo_push_token"]
+            .iter()
+            .map(|k| format!("{k}_{}", suffix.replace('-', "_")))
+            .collect(),
     };
     x.tag = x.tag_of("website", 12);
     let (host, owner, ns, tag) = (x.host.clone(), x.owner.clone(), x.ns.clone(), x.tag.clone());
@@ -182,6 +211,27 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
                         }
                     }
                 }
+                // The infra repository the ci-cd stack activates in Woodpecker.
+                x.sh(
+                    "curl",
+                    &[
+                        "-sf",
+                        "-X",
+                        "POST",
+                        "-H",
+                        &x.auth,
+                        "-H",
+                        "Content-Type: application/json",
+                        "-d",
+                        "{\"name\":\"infra\",\"auto_init\":true}",
+                        &format!("{}/api/v1/orgs/{owner}/repos", x.url),
+                    ],
+                );
+                // secret/ci/global of this run: its keys become Woodpecker global secrets.
+                let mut put = vec!["kv".to_string(), "put".into(), format!("secret/{}", x.ci_path)];
+                put.extend(x.ci_keys.iter().map(|k| format!("{k}=value-of-{k}")));
+                let put: Vec<&str> = put.iter().map(String::as_str).collect();
+                x.sh(&x.env["BAO"], &put);
                 x.sh(&x.kubectl, &["create", "namespace", &x.ns]);
                 for app in APPS {
                     x.sh(
@@ -240,6 +290,8 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
             .env("TF_VAR_image_owner", owner)
             .env("TF_VAR_registry_user", x.env["FORGEJO_USER"].clone())
             .env("TF_VAR_app_namespaces", format!("[\"{ns}\"]"))
+            .env("TF_VAR_infra_repo", format!("{}/infra", x.owner))
+            .env("TF_VAR_ci_secrets_path", x.ci_path.clone())
             .pre(|w| {
                 let deployed = w.x.deployed.trim().to_string();
                 w.here()
@@ -278,6 +330,19 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
                     );
                 }
                 assert!(tags.contains(&x.tag), "deployed tag deleted: {tags}");
+                // Woodpecker: the infra repository is active and its id is the stack's output;
+                // every key of the Vault path is a global secret.
+                let id = w.here().run(&["output", "-raw", "infra_repo_id"]).stdout;
+                let x = &w.x;
+                let (code, repo) = x.woodpecker("GET", &format!("/api/repos/lookup/{}/infra", x.owner));
+                assert_eq!(code, 200, "infra repository not in Woodpecker: {repo}");
+                let repo: serde_json::Value = serde_json::from_str(&repo).unwrap();
+                assert_eq!(repo["id"].to_string(), id.trim(), "output infra_repo_id");
+                assert_eq!(repo["active"], true);
+                for k in &x.ci_keys {
+                    let (code, body) = x.woodpecker("GET", &format!("/api/secrets/{k}"));
+                    assert_eq!(code, 200, "global secret {k}: {body}");
+                }
             }),
         S::plan_changes("the old deploy step done by hand shows as drift, exactly that change")
             .on("app")
@@ -303,7 +368,17 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
             .stdout_contains("1 to change")
             .stdout_contains(website_11),
         S::apply("app stack: apply repairs the drift").on("app"),
-        S::destroy("destroy the ci-cd stack").on("ci"),
+        S::destroy("destroy the ci-cd stack: Woodpecker repository deactivated, secrets gone")
+            .on("ci")
+            .check(|w, _| {
+                let x = &w.x;
+                let (_, repo) = x.woodpecker("GET", &format!("/api/repos/lookup/{}/infra", x.owner));
+                let repo: serde_json::Value = serde_json::from_str(&repo).unwrap();
+                assert_eq!(repo["active"], false, "destroy deactivates (on_destroy default)");
+                for k in &x.ci_keys {
+                    assert_eq!(x.woodpecker("GET", &format!("/api/secrets/{k}")).0, 404, "{k}");
+                }
+            }),
         S::destroy("destroy the app stack: the workload stays, the pull secret goes")
             .on("app")
             .check(|w, _| {
@@ -322,9 +397,31 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
             }),
     ];
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
-        "remove the namespace, the packages and the organization",
+        "remove the namespace, the packages, the Woodpecker repository, the forge repository and the organization",
         |w| {
             let x = &w.x;
+            if let (200, repo) = x.woodpecker("GET", &format!("/api/repos/lookup/{}/infra", x.owner)) {
+                if let Ok(repo) = serde_json::from_str::<serde_json::Value>(&repo) {
+                    x.woodpecker("DELETE", &format!("/api/repos/{}?remove=true", repo["id"]));
+                }
+            }
+            for k in &x.ci_keys {
+                x.woodpecker("DELETE", &format!("/api/secrets/{k}"));
+            }
+            let _ = Command::new(&x.env["BAO"])
+                .args(["kv", "metadata", "delete", &format!("secret/{}", x.ci_path)])
+                .envs(&x.env)
+                .output();
+            let _ = Command::new("curl")
+                .args([
+                    "-s",
+                    "-X",
+                    "DELETE",
+                    "-H",
+                    &x.auth,
+                    &format!("{}/api/v1/repos/{}/infra", x.url, x.owner),
+                ])
+                .output();
             x.sh(&x.kubectl, &["delete", "namespace", &x.ns, "--wait=false"]);
             for app in APPS {
                 let _ = Command::new("curl")
