@@ -253,19 +253,18 @@ impl Resource for WoodpeckerRepo {
         let remove = prior.on_destroy.is_known_and(|d| d == "remove");
         let verb = if remove { "remove" } else { "deactivate" };
         let what = format!("Could not {verb} repository {}", describe(&prior));
-        let done = match remove {
-            true => wp.remove_repo(id).await.map(|_| ()),
-            false => wp.deactivate_repo(id).await.map(|_| ()),
-        };
-        // The read that proves it: gone (remove), or inactive (deactivate).
-        let left = match done {
-            Ok(()) => wp.repo(id).await.map(|r| r.filter(|r| remove || r.active)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
+        // Each with the read that proves it: gone (remove), or inactive (deactivate's read-back).
+        let left = match remove {
+            true => match wp.remove_repo(id).await {
+                Ok(_) => wp.repo(id).await.map(|r| r.is_some()),
+                Err(e) => Err(e),
+            },
+            false => wp.deactivate_repo(id).await.map(|r| r.active),
         };
         match left {
-            Ok(None) => {}
-            Ok(Some(_)) => diags.error(what, "Woodpecker still shows it afterwards."),
+            Ok(false) => {}
+            Err(e) if e.is_not_found() => {}
+            Ok(true) => diags.error(what, "Woodpecker still shows it afterwards."),
             Err(e) => diags.error(what, e.to_string()),
         }
     }
