@@ -96,7 +96,10 @@ impl Resource for WoodpeckerUser {
                 None
             }
             Err(e) => {
-                diags.error(format!("Could not create Woodpecker user {login}"), e.to_string());
+                diags.error(
+                    format!("Could not create Woodpecker user {login}"),
+                    e.to_string(),
+                );
                 None
             }
         }
@@ -111,16 +114,24 @@ impl Resource for WoodpeckerUser {
     ) -> Option<Read<State>> {
         let wp = self.data.woodpecker(diags)?;
         let Some(login) = st.login.known().or(st.id.known()).cloned() else {
-            diags.error("Woodpecker user without a login in state", "Remove it from the state and import it by login.");
+            diags.error(
+                "Woodpecker user without a login in state",
+                "Remove it from the state and import it by login.",
+            );
             return None;
         };
         match wp.users_cached().await {
-            Ok(all) => Some(match all.iter().find(|u| u.login.eq_ignore_ascii_case(&login)) {
-                Some(u) => Read::Found(state_of(u)),
-                None => Read::Gone,
-            }),
+            Ok(all) => Some(
+                match all.iter().find(|u| u.login.eq_ignore_ascii_case(&login)) {
+                    Some(u) => Read::Found(state_of(u)),
+                    None => Read::Gone,
+                },
+            ),
             Err(e) => {
-                diags.error(format!("Could not read Woodpecker user {login}"), e.to_string());
+                diags.error(
+                    format!("Could not read Woodpecker user {login}"),
+                    e.to_string(),
+                );
                 None
             }
         }
@@ -142,14 +153,20 @@ impl Resource for WoodpeckerUser {
         };
         let login = st.login.known().cloned().unwrap_or_default();
         if let Err(e) = wp.delete_user(&login).await {
-            diags.error(format!("Could not delete Woodpecker user {login}"), e.to_string());
+            diags.error(
+                format!("Could not delete Woodpecker user {login}"),
+                e.to_string(),
+            );
         }
     }
 
     async fn import(&self, _cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<State> {
         let id = id.trim();
         if id.is_empty() || id.contains('/') {
-            diags.error("Invalid import id", format!("Expected a Woodpecker login, got: {id:?}"));
+            diags.error(
+                "Invalid import id",
+                format!("Expected a Woodpecker login, got: {id:?}"),
+            );
             return None;
         }
         Some(State {

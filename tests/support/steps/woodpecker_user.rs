@@ -95,7 +95,7 @@ pub fn user_lifecycle(cli: &Cli) -> Scenario<Users> {
             assert!(w.x.user().is_some());
         }),
         S::plan_changes("a new e-mail replaces the user (Woodpecker cannot update users)")
-            .config(second)
+            .config(second.clone())
             .stdout_contains("must be replaced"),
         S::apply("apply replaces it").check(|w, _| {
             let u = w.x.user().expect("user replaced");
@@ -104,9 +104,11 @@ pub fn user_lifecycle(cli: &Cli) -> Scenario<Users> {
         S::validate_fails("a login with a space fails validate, naming it", "login")
             .config(bad)
             .output_contains("has space"),
-        S::destroy("destroy: the user is gone").check(|w, _| {
-            assert!(w.x.user().is_none(), "user left after destroy");
-        }),
+        S::destroy("destroy: the user is gone")
+            .config(second)
+            .check(|w, _| {
+                assert!(w.x.user().is_none(), "user left after destroy");
+            }),
     ];
     Scenario::new(x, steps).cleanup(vec![S::out_of_band("remove the user", |w| {
         let _ = w.x.wp("DELETE", &format!("/api/users/{}", w.x.login));
