@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod data_sources;
 pub mod docs;
+pub mod image_check;
 pub mod provider;
 pub mod registry_walk;
 pub mod resources;

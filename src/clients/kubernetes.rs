@@ -55,7 +55,6 @@ pub struct FoundContainer {
     pub image: Option<String>,
 }
 
-/// A container by name among `initContainers` and `containers` (as `kubectl set image` looks).
 /// A Kubernetes object name that must be an RFC 1123 label (namespaces, container names):
 /// lower-case letters, digits and '-', starting and ending alphanumeric, at most 63 characters.
 pub fn is_dns1123_label(s: &str) -> bool {
@@ -66,6 +65,7 @@ pub fn is_dns1123_label(s: &str) -> bool {
     .is_match(s)
 }
 
+/// A container by name among `initContainers` and `containers` (as `kubectl set image` looks).
 pub fn find_container(d: &Deployment, name: &str) -> Option<FoundContainer> {
     let spec = d.spec.as_ref()?.template.spec.as_ref()?;
     if let Some(c) = spec.containers.iter().find(|c| c.name == name) {
@@ -141,6 +141,17 @@ pub enum Rollout {
     Failed(String),
 }
 
+/// In one word (and the reason of a failure): `complete`, `progressing`, `failed: <reason>`.
+impl std::fmt::Display for Rollout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rollout::Complete => f.write_str("complete"),
+            Rollout::Waiting(_) => f.write_str("progressing"),
+            Rollout::Failed(r) => write!(f, "failed: {r}"),
+        }
+    }
+}
+
 /// `kubectl rollout status` for a Deployment (pkg/polymorphichelpers/rollout_status.go).
 pub fn rollout_state(d: &Deployment) -> Rollout {
     let name = d.metadata.name.clone().unwrap_or_default();
@@ -210,11 +221,92 @@ pub struct ImageApplied {
     pub deployment: Deployment,
 }
 
+/// Why [`KubeClient::apply_image`] did not set the image: the message is a summary,
+/// [`Self::detail`] says more.
+#[derive(Debug, thiserror::Error)]
 pub enum ApplyImageError {
-    NoDeployment,
-    /// The container is not in the pod template (the names that are).
-    NoContainer(Vec<String>),
-    Api(Error),
+    /// `namespace/name`.
+    #[error("Could not set the image of deployment {0}")]
+    NoDeployment(String),
+    /// A [`TargetError::NoContainer`].
+    #[error(transparent)]
+    NoContainer(TargetError),
+    /// Another field manager owns the image (server-side apply without `force`).
+    #[error("Field manager conflict setting the image of deployment {deployment}")]
+    Conflict {
+        deployment: String,
+        container: String,
+        #[source]
+        source: Error,
+    },
+    #[error("Could not set the image of deployment {0}")]
+    Api(String, #[source] Error),
+}
+
+impl ApplyImageError {
+    pub fn detail(&self) -> String {
+        match self {
+            ApplyImageError::NoDeployment(_) => "The Deployment does not exist.".into(),
+            ApplyImageError::NoContainer(e) => e.detail(),
+            ApplyImageError::Conflict {
+                container, source, ..
+            } => format!("{source}\n\nAnother field manager (named above, e.g. kubectl-set from `kubectl set image`, or Helm) owns the image of container {container}. Set force = true to take ownership of that field; nothing was changed."),
+            ApplyImageError::Api(_, e) => e.to_string(),
+        }
+    }
+
+    /// A failed request: a conflict when the API server answered 409.
+    fn api(deployment: String, container: &str, e: Error) -> Self {
+        if e.is_conflict() {
+            ApplyImageError::Conflict {
+                deployment,
+                container: container.to_string(),
+                source: e,
+            }
+        } else {
+            ApplyImageError::Api(deployment, e)
+        }
+    }
+}
+
+/// Why [`KubeClient::find_target`] did not find the container: the message is a summary,
+/// [`Self::detail`] says more.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("Namespace {0} does not exist")]
+    NoNamespace(String),
+    #[error("Could not check namespace {0}")]
+    Namespace(String, #[source] Error),
+    /// `namespace/name`.
+    #[error("Deployment {0} does not exist")]
+    NoDeployment(String),
+    #[error("Could not read deployment {0}")]
+    Deployment(String, #[source] Error),
+    #[error("Container {container} not found in deployment {deployment}")]
+    NoContainer {
+        deployment: String,
+        container: String,
+        /// The containers the pod template has.
+        names: Vec<String>,
+    },
+}
+
+impl TargetError {
+    pub fn detail(&self) -> String {
+        match self {
+            TargetError::NoNamespace(_) => "The Kubernetes namespace was not found.".into(),
+            TargetError::NoDeployment(_) => {
+                "The Deployment was not found in that namespace.".into()
+            }
+            TargetError::Namespace(_, e) | TargetError::Deployment(_, e) => e.to_string(),
+            TargetError::NoContainer {
+                container, names, ..
+            } => format!(
+                "unable to find container named {container:?}; the pod template has: {}.",
+                names.join(", ")
+            ),
+        }
+    }
 }
 
 pub enum RolloutError {
@@ -408,6 +500,33 @@ impl KubeClient {
             .cloned())
     }
 
+    /// The Deployment that has `container`, from the shared list of `ns` (which must exist).
+    pub async fn find_target(
+        &self,
+        ns: &str,
+        name: &str,
+        container: &str,
+    ) -> Result<Deployment, TargetError> {
+        match self.namespace_exists(ns).await {
+            Ok(true) => {}
+            Ok(false) => return Err(TargetError::NoNamespace(ns.into())),
+            Err(e) => return Err(TargetError::Namespace(ns.into(), e)),
+        }
+        let d = match self.deployment(ns, name).await {
+            Ok(Some(d)) => d,
+            Ok(None) => return Err(TargetError::NoDeployment(format!("{ns}/{name}"))),
+            Err(e) => return Err(TargetError::Deployment(format!("{ns}/{name}"), e)),
+        };
+        if find_container(&d, container).is_none() {
+            return Err(TargetError::NoContainer {
+                deployment: format!("{ns}/{name}"),
+                container: container.into(),
+                names: container_names(&d),
+            });
+        }
+        Ok(d)
+    }
+
     /// One Deployment read now (after writes).
     pub async fn deployment_fresh(
         &self,
@@ -441,13 +560,19 @@ impl KubeClient {
             m.entry(format!("{ns}/{name}")).or_default().clone()
         };
         let _guard = lock.lock().await;
+        let deployment = format!("{ns}/{name}");
         let current = self
             .deployment_fresh(ns, name)
             .await
-            .map_err(ApplyImageError::Api)?
-            .ok_or(ApplyImageError::NoDeployment)?;
-        let found = find_container(&current, container)
-            .ok_or_else(|| ApplyImageError::NoContainer(container_names(&current)))?;
+            .map_err(|e| ApplyImageError::api(deployment.clone(), container, e))?
+            .ok_or_else(|| ApplyImageError::NoDeployment(deployment.clone()))?;
+        let found = find_container(&current, container).ok_or_else(|| {
+            ApplyImageError::NoContainer(TargetError::NoContainer {
+                deployment: deployment.clone(),
+                container: container.to_string(),
+                names: container_names(&current),
+            })
+        })?;
         let init = found.init;
         let mut body = image_apply_body(ns, name, container, init, image);
         {
@@ -481,7 +606,7 @@ impl KubeClient {
         let r = api
             .patch(name, &pp, &Patch::Apply(&body))
             .await
-            .map_err(|e| ApplyImageError::Api(err("PATCH", &path, e)));
+            .map_err(|e| ApplyImageError::api(deployment, container, err("PATCH", &path, e)));
         self.deployments.invalidate(ns);
         Ok(ImageApplied {
             previous: found.image,
