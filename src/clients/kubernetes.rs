@@ -13,9 +13,11 @@ use super::Error;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret as KubeSecret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tfplugin::secret::Secret;
@@ -61,6 +63,17 @@ pub fn is_dns1123_label(s: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").expect("static regex")
+    })
+    .is_match(s)
+}
+
+/// A Kubernetes object name that must be an RFC 1123 subdomain (most objects, Secrets among
+/// them): lower-case letters, digits, '-' and '.', starting and ending alphanumeric, at most
+/// 253 characters.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$").expect("static regex")
     })
     .is_match(s)
 }
@@ -194,6 +207,71 @@ pub fn rollout_state(d: &Deployment) -> Rollout {
         ));
     }
     Rollout::Complete
+}
+
+/// The data key of a `kubernetes.io/dockerconfigjson` Secret.
+pub const DOCKERCONFIG: &str = ".dockerconfigjson";
+
+/// A `kubernetes.io/dockerconfigjson` Secret that this provider writes and owns whole.
+pub struct PullSecret<'a> {
+    pub name: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub annotations: &'a BTreeMap<String, String>,
+    /// The `.dockerconfigjson` document, see [`dockerconfigjson`].
+    pub config: String,
+}
+
+impl PullSecret<'_> {
+    /// The Secret in `ns` as it is applied: every field the provider owns (labels and
+    /// annotations even when empty). Every field of a typed Secret is optional, so nothing is
+    /// sent empty and claimed by accident.
+    pub fn body(&self, ns: &str) -> KubeSecret {
+        KubeSecret {
+            metadata: ObjectMeta {
+                name: Some(self.name.to_string()),
+                namespace: Some(ns.to_string()),
+                labels: Some(self.labels.clone()),
+                annotations: Some(self.annotations.clone()),
+                ..Default::default()
+            },
+            type_: Some("kubernetes.io/dockerconfigjson".into()),
+            data: Some(BTreeMap::from([(
+                DOCKERCONFIG.to_string(),
+                ByteString(self.config.as_bytes().to_vec()),
+            )])),
+            ..Default::default()
+        }
+    }
+}
+
+/// `{"auths":{host:{username,password,auth}}}` from registry host to (username, password).
+pub fn dockerconfigjson(auths: &BTreeMap<String, (String, String)>) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = serde_json::Map::new();
+    for (host, (u, p)) in auths {
+        out.insert(
+            host.clone(),
+            serde_json::json!({"username": u, "password": p, "auth": b64.encode(format!("{u}:{p}"))}),
+        );
+    }
+    serde_json::json!({ "auths": out }).to_string()
+}
+
+/// The user name per registry host in a pull secret's `.dockerconfigjson` (never the
+/// passwords); empty when the Secret holds no such document.
+pub fn pull_secret_users(s: &KubeSecret) -> BTreeMap<String, Option<String>> {
+    let raw = s
+        .data
+        .as_ref()
+        .and_then(|d| d.get(DOCKERCONFIG))
+        .map(|b| b.0.clone())
+        .unwrap_or_default();
+    let j: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+    let auths = j["auths"].as_object().into_iter().flatten();
+    auths
+        .map(|(host, a)| (host.clone(), a["username"].as_str().map(str::to_string)))
+        .collect()
 }
 
 /// The minimal object a server-side apply of one container's image sends: only the fields
@@ -438,21 +516,21 @@ impl KubeClient {
         api.get_opt(name).await.map_err(|e| err("GET", &path, e))
     }
 
-    /// Server-side apply of a whole Secret this provider owns (`force`: the provider is the
-    /// Secret's only rightful writer, so a hand edit's field ownership is taken back).
-    pub async fn apply_secret(
+    /// Server-side apply of a pull secret in `ns` (`force`: the provider is the Secret's only
+    /// rightful writer, so a hand edit's field ownership is taken back).
+    pub async fn apply_pull_secret(
         &self,
         ns: &str,
-        name: &str,
-        body: &serde_json::Value,
+        secret: &PullSecret<'_>,
     ) -> Result<KubeSecret, Error> {
+        let name = secret.name;
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
         note("PATCH", &path);
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
         api.patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(body),
+            &Patch::Apply(&secret.body(ns)),
         )
         .await
         .map_err(|e| err("PATCH", &path, e))
@@ -768,6 +846,42 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn pull_secret_body_is_the_whole_secret() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let labels = BTreeMap::from([("team".to_string(), "a".to_string())]);
+        let none = BTreeMap::new();
+        let auths = BTreeMap::from([(
+            "r.example:5000".to_string(),
+            ("u".to_string(), "p:w".to_string()),
+        )]);
+        let config = dockerconfigjson(&auths);
+        let s = PullSecret {
+            name: "creds",
+            labels: &labels,
+            annotations: &none,
+            config: config.clone(),
+        };
+        // What the body was as a hand-built JSON document.
+        let want = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": "ns1", "labels": {"team": "a"}, "annotations": {}},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {DOCKERCONFIG: b64.encode(&config)},
+        });
+        assert_eq!(serde_json::to_value(s.body("ns1")).unwrap(), want);
+        let j: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let a = &j["auths"]["r.example:5000"];
+        assert_eq!(
+            (&a["username"], &a["password"]),
+            (&"u".into(), &"p:w".into())
+        );
+        assert_eq!(a["auth"], b64.encode("u:p:w"));
+        let users = pull_secret_users(&s.body("ns1"));
+        assert_eq!(users["r.example:5000"].as_deref(), Some("u"));
+    }
 
     fn dep(v: serde_json::Value) -> Deployment {
         serde_json::from_value(v).unwrap()
