@@ -4,7 +4,9 @@
 pub mod clients;
 pub mod data_sources;
 pub mod docs;
+pub mod image_check;
 pub mod provider;
+pub mod pull_secret;
 pub mod registry_walk;
 pub mod resources;
 pub mod retention;

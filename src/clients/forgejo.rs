@@ -240,6 +240,15 @@ impl ForgejoClient {
         Ok(false)
     }
 
+    /// [`Self::owner_exists`] as a check, for callers that report a missing owner as an error.
+    pub async fn require_owner(&self, owner: &str) -> Result<(), OwnerError> {
+        match self.owner_exists(owner).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(OwnerError::Missing(owner.to_string())),
+            Err(e) => Err(OwnerError::Lookup(owner.to_string(), e)),
+        }
+    }
+
     /// Login of the user the token belongs to.
     pub async fn current_user(&self) -> Result<String, Error> {
         let u: RawUser = self.http.send_json(self.get("/api/v1/user")).await?;
@@ -248,6 +257,27 @@ impl ForgejoClient {
         } else {
             u.login
         })
+    }
+}
+
+/// Why [`ForgejoClient::require_owner`] failed: the message is a summary, [`Self::detail`]
+/// says more.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error("Owner {0} does not exist")]
+    Missing(String),
+    #[error("Could not look up owner {0}")]
+    Lookup(String, #[source] Error),
+}
+
+impl OwnerError {
+    pub fn detail(&self) -> String {
+        match self {
+            OwnerError::Missing(o) => {
+                format!("The forge has no user or organization named {o:?}.")
+            }
+            OwnerError::Lookup(_, e) => e.to_string(),
+        }
     }
 }
 

@@ -13,9 +13,11 @@ use super::Error;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret as KubeSecret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tfplugin::secret::Secret;
@@ -55,7 +57,6 @@ pub struct FoundContainer {
     pub image: Option<String>,
 }
 
-/// A container by name among `initContainers` and `containers` (as `kubectl set image` looks).
 /// A Kubernetes object name that must be an RFC 1123 label (namespaces, container names):
 /// lower-case letters, digits and '-', starting and ending alphanumeric, at most 63 characters.
 pub fn is_dns1123_label(s: &str) -> bool {
@@ -66,6 +67,18 @@ pub fn is_dns1123_label(s: &str) -> bool {
     .is_match(s)
 }
 
+/// A Kubernetes object name that must be an RFC 1123 subdomain (most objects, Secrets among
+/// them): lower-case letters, digits, '-' and '.', starting and ending alphanumeric, at most
+/// 253 characters.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$").expect("static regex")
+    })
+    .is_match(s)
+}
+
+/// A container by name among `initContainers` and `containers` (as `kubectl set image` looks).
 pub fn find_container(d: &Deployment, name: &str) -> Option<FoundContainer> {
     let spec = d.spec.as_ref()?.template.spec.as_ref()?;
     if let Some(c) = spec.containers.iter().find(|c| c.name == name) {
@@ -141,6 +154,17 @@ pub enum Rollout {
     Failed(String),
 }
 
+/// In one word (and the reason of a failure): `complete`, `progressing`, `failed: <reason>`.
+impl std::fmt::Display for Rollout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rollout::Complete => f.write_str("complete"),
+            Rollout::Waiting(_) => f.write_str("progressing"),
+            Rollout::Failed(r) => write!(f, "failed: {r}"),
+        }
+    }
+}
+
 /// `kubectl rollout status` for a Deployment (pkg/polymorphichelpers/rollout_status.go).
 pub fn rollout_state(d: &Deployment) -> Rollout {
     let name = d.metadata.name.clone().unwrap_or_default();
@@ -185,6 +209,71 @@ pub fn rollout_state(d: &Deployment) -> Rollout {
     Rollout::Complete
 }
 
+/// The data key of a `kubernetes.io/dockerconfigjson` Secret.
+pub const DOCKERCONFIG: &str = ".dockerconfigjson";
+
+/// A `kubernetes.io/dockerconfigjson` Secret that this provider writes and owns whole.
+pub struct PullSecret<'a> {
+    pub name: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub annotations: &'a BTreeMap<String, String>,
+    /// The `.dockerconfigjson` document, see [`dockerconfigjson`].
+    pub config: String,
+}
+
+impl PullSecret<'_> {
+    /// The Secret in `ns` as it is applied: every field the provider owns (labels and
+    /// annotations even when empty). Every field of a typed Secret is optional, so nothing is
+    /// sent empty and claimed by accident.
+    pub fn body(&self, ns: &str) -> KubeSecret {
+        KubeSecret {
+            metadata: ObjectMeta {
+                name: Some(self.name.to_string()),
+                namespace: Some(ns.to_string()),
+                labels: Some(self.labels.clone()),
+                annotations: Some(self.annotations.clone()),
+                ..Default::default()
+            },
+            type_: Some("kubernetes.io/dockerconfigjson".into()),
+            data: Some(BTreeMap::from([(
+                DOCKERCONFIG.to_string(),
+                ByteString(self.config.as_bytes().to_vec()),
+            )])),
+            ..Default::default()
+        }
+    }
+}
+
+/// `{"auths":{host:{username,password,auth}}}` from registry host to (username, password).
+pub fn dockerconfigjson(auths: &BTreeMap<String, (String, String)>) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = serde_json::Map::new();
+    for (host, (u, p)) in auths {
+        out.insert(
+            host.clone(),
+            serde_json::json!({"username": u, "password": p, "auth": b64.encode(format!("{u}:{p}"))}),
+        );
+    }
+    serde_json::json!({ "auths": out }).to_string()
+}
+
+/// The user name per registry host in a pull secret's `.dockerconfigjson` (never the
+/// passwords); empty when the Secret holds no such document.
+pub fn pull_secret_users(s: &KubeSecret) -> BTreeMap<String, Option<String>> {
+    let raw = s
+        .data
+        .as_ref()
+        .and_then(|d| d.get(DOCKERCONFIG))
+        .map(|b| b.0.clone())
+        .unwrap_or_default();
+    let j: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+    let auths = j["auths"].as_object().into_iter().flatten();
+    auths
+        .map(|(host, a)| (host.clone(), a["username"].as_str().map(str::to_string)))
+        .collect()
+}
+
 /// The minimal object a server-side apply of one container's image sends: only the fields
 /// this provider owns (containers merge by name). NOTE: not the typed Deployment struct, whose
 /// required selector/template fields would be sent empty and claimed.
@@ -210,11 +299,92 @@ pub struct ImageApplied {
     pub deployment: Deployment,
 }
 
+/// Why [`KubeClient::apply_image`] did not set the image: the message is a summary,
+/// [`Self::detail`] says more.
+#[derive(Debug, thiserror::Error)]
 pub enum ApplyImageError {
-    NoDeployment,
-    /// The container is not in the pod template (the names that are).
-    NoContainer(Vec<String>),
-    Api(Error),
+    /// `namespace/name`.
+    #[error("Could not set the image of deployment {0}")]
+    NoDeployment(String),
+    /// A [`TargetError::NoContainer`].
+    #[error(transparent)]
+    NoContainer(TargetError),
+    /// Another field manager owns the image (server-side apply without `force`).
+    #[error("Field manager conflict setting the image of deployment {deployment}")]
+    Conflict {
+        deployment: String,
+        container: String,
+        #[source]
+        source: Error,
+    },
+    #[error("Could not set the image of deployment {0}")]
+    Api(String, #[source] Error),
+}
+
+impl ApplyImageError {
+    pub fn detail(&self) -> String {
+        match self {
+            ApplyImageError::NoDeployment(_) => "The Deployment does not exist.".into(),
+            ApplyImageError::NoContainer(e) => e.detail(),
+            ApplyImageError::Conflict {
+                container, source, ..
+            } => format!("{source}\n\nAnother field manager (named above, e.g. kubectl-set from `kubectl set image`, or Helm) owns the image of container {container}. Set force = true to take ownership of that field; nothing was changed."),
+            ApplyImageError::Api(_, e) => e.to_string(),
+        }
+    }
+
+    /// A failed request: a conflict when the API server answered 409.
+    fn api(deployment: String, container: &str, e: Error) -> Self {
+        if e.is_conflict() {
+            ApplyImageError::Conflict {
+                deployment,
+                container: container.to_string(),
+                source: e,
+            }
+        } else {
+            ApplyImageError::Api(deployment, e)
+        }
+    }
+}
+
+/// Why [`KubeClient::find_target`] did not find the container: the message is a summary,
+/// [`Self::detail`] says more.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("Namespace {0} does not exist")]
+    NoNamespace(String),
+    #[error("Could not check namespace {0}")]
+    Namespace(String, #[source] Error),
+    /// `namespace/name`.
+    #[error("Deployment {0} does not exist")]
+    NoDeployment(String),
+    #[error("Could not read deployment {0}")]
+    Deployment(String, #[source] Error),
+    #[error("Container {container} not found in deployment {deployment}")]
+    NoContainer {
+        deployment: String,
+        container: String,
+        /// The containers the pod template has.
+        names: Vec<String>,
+    },
+}
+
+impl TargetError {
+    pub fn detail(&self) -> String {
+        match self {
+            TargetError::NoNamespace(_) => "The Kubernetes namespace was not found.".into(),
+            TargetError::NoDeployment(_) => {
+                "The Deployment was not found in that namespace.".into()
+            }
+            TargetError::Namespace(_, e) | TargetError::Deployment(_, e) => e.to_string(),
+            TargetError::NoContainer {
+                container, names, ..
+            } => format!(
+                "unable to find container named {container:?}; the pod template has: {}.",
+                names.join(", ")
+            ),
+        }
+    }
 }
 
 pub enum RolloutError {
@@ -346,21 +516,21 @@ impl KubeClient {
         api.get_opt(name).await.map_err(|e| err("GET", &path, e))
     }
 
-    /// Server-side apply of a whole Secret this provider owns (`force`: the provider is the
-    /// Secret's only rightful writer, so a hand edit's field ownership is taken back).
-    pub async fn apply_secret(
+    /// Server-side apply of a pull secret in `ns` (`force`: the provider is the Secret's only
+    /// rightful writer, so a hand edit's field ownership is taken back).
+    pub async fn apply_pull_secret(
         &self,
         ns: &str,
-        name: &str,
-        body: &serde_json::Value,
+        secret: &PullSecret<'_>,
     ) -> Result<KubeSecret, Error> {
+        let name = secret.name;
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
         note("PATCH", &path);
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
         api.patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(body),
+            &Patch::Apply(&secret.body(ns)),
         )
         .await
         .map_err(|e| err("PATCH", &path, e))
@@ -408,6 +578,33 @@ impl KubeClient {
             .cloned())
     }
 
+    /// The Deployment that has `container`, from the shared list of `ns` (which must exist).
+    pub async fn find_target(
+        &self,
+        ns: &str,
+        name: &str,
+        container: &str,
+    ) -> Result<Deployment, TargetError> {
+        match self.namespace_exists(ns).await {
+            Ok(true) => {}
+            Ok(false) => return Err(TargetError::NoNamespace(ns.into())),
+            Err(e) => return Err(TargetError::Namespace(ns.into(), e)),
+        }
+        let d = match self.deployment(ns, name).await {
+            Ok(Some(d)) => d,
+            Ok(None) => return Err(TargetError::NoDeployment(format!("{ns}/{name}"))),
+            Err(e) => return Err(TargetError::Deployment(format!("{ns}/{name}"), e)),
+        };
+        if find_container(&d, container).is_none() {
+            return Err(TargetError::NoContainer {
+                deployment: format!("{ns}/{name}"),
+                container: container.into(),
+                names: container_names(&d),
+            });
+        }
+        Ok(d)
+    }
+
     /// One Deployment read now (after writes).
     pub async fn deployment_fresh(
         &self,
@@ -441,13 +638,19 @@ impl KubeClient {
             m.entry(format!("{ns}/{name}")).or_default().clone()
         };
         let _guard = lock.lock().await;
+        let deployment = format!("{ns}/{name}");
         let current = self
             .deployment_fresh(ns, name)
             .await
-            .map_err(ApplyImageError::Api)?
-            .ok_or(ApplyImageError::NoDeployment)?;
-        let found = find_container(&current, container)
-            .ok_or_else(|| ApplyImageError::NoContainer(container_names(&current)))?;
+            .map_err(|e| ApplyImageError::api(deployment.clone(), container, e))?
+            .ok_or_else(|| ApplyImageError::NoDeployment(deployment.clone()))?;
+        let found = find_container(&current, container).ok_or_else(|| {
+            ApplyImageError::NoContainer(TargetError::NoContainer {
+                deployment: deployment.clone(),
+                container: container.to_string(),
+                names: container_names(&current),
+            })
+        })?;
         let init = found.init;
         let mut body = image_apply_body(ns, name, container, init, image);
         {
@@ -481,7 +684,7 @@ impl KubeClient {
         let r = api
             .patch(name, &pp, &Patch::Apply(&body))
             .await
-            .map_err(|e| ApplyImageError::Api(err("PATCH", &path, e)));
+            .map_err(|e| ApplyImageError::api(deployment, container, err("PATCH", &path, e)));
         self.deployments.invalidate(ns);
         Ok(ImageApplied {
             previous: found.image,
@@ -643,6 +846,42 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn pull_secret_body_is_the_whole_secret() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let labels = BTreeMap::from([("team".to_string(), "a".to_string())]);
+        let none = BTreeMap::new();
+        let auths = BTreeMap::from([(
+            "r.example:5000".to_string(),
+            ("u".to_string(), "p:w".to_string()),
+        )]);
+        let config = dockerconfigjson(&auths);
+        let s = PullSecret {
+            name: "creds",
+            labels: &labels,
+            annotations: &none,
+            config: config.clone(),
+        };
+        // What the body was as a hand-built JSON document.
+        let want = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": "ns1", "labels": {"team": "a"}, "annotations": {}},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {DOCKERCONFIG: b64.encode(&config)},
+        });
+        assert_eq!(serde_json::to_value(s.body("ns1")).unwrap(), want);
+        let j: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let a = &j["auths"]["r.example:5000"];
+        assert_eq!(
+            (&a["username"], &a["password"]),
+            (&"u".into(), &"p:w".into())
+        );
+        assert_eq!(a["auth"], b64.encode("u:p:w"));
+        let users = pull_secret_users(&s.body("ns1"));
+        assert_eq!(users["r.example:5000"].as_deref(), Some("u"));
+    }
 
     fn dep(v: serde_json::Value) -> Deployment {
         serde_json::from_value(v).unwrap()

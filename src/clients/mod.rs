@@ -5,6 +5,7 @@ pub mod cache;
 pub mod error;
 pub mod forgejo;
 pub mod http;
+pub mod image_ref;
 pub mod kubernetes;
 pub mod registry;
 pub mod vault;

@@ -1,5 +1,5 @@
 //! OCI distribution (`/v2`) client: manifests (HEAD and GET), tags and the catalog, with the
-//! registry token dance every registry uses, plus an [`ImageRef`] parser.
+//! registry token dance every registry uses. Image references: [`super::image_ref`].
 //!
 //! Authentication, per registry host:
 //! - a request goes out anonymously (or with a cached token); a 401 carries
@@ -38,128 +38,10 @@ application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
-/// Docker Hub's registry host, used for references without a registry part.
-pub const DOCKER_HUB: &str = "registry-1.docker.io";
 /// Page size for tags and catalog (the forge caps `n` at 100).
 const PAGE: usize = 100;
 /// Token lifetime assumed when the token endpoint gives none (the distribution spec's default).
 const DEFAULT_TOKEN_SECS: u64 = 60;
-
-/// `host/repository[:tag][@sha256:...]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
-    /// Registry host with port, e.g. `registry-1.docker.io` or `127.0.0.1:5000`.
-    pub host: String,
-    /// Repository path, e.g. `library/nginx` or `viktor/app`.
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-impl ImageRef {
-    /// Parse a reference with Docker's default-host rules: the first path part is a registry
-    /// host only when it contains `.` or `:` or is `localhost`; otherwise the image is on
-    /// Docker Hub, where a single name means `library/<name>`. `docker.io` and
-    /// `index.docker.io` mean Docker Hub too. Neither tag nor digest means tag `latest`.
-    pub fn parse(s: &str) -> Result<ImageRef, String> {
-        let text = s.trim();
-        let bad = |why: &str| format!("invalid image reference {text:?}: {why}");
-        if text.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        let (name, digest) = match text.split_once('@') {
-            Some((n, d)) => {
-                let hex = d
-                    .strip_prefix("sha256:")
-                    .ok_or_else(|| bad("the digest must start with sha256:"))?;
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(bad("the digest must be sha256: and 64 hex digits"));
-                }
-                (n, Some(format!("sha256:{}", hex.to_ascii_lowercase())))
-            }
-            None => (text, None),
-        };
-        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-        let (path, tag) = match name[last_slash..].rfind(':') {
-            Some(i) => (
-                &name[..last_slash + i],
-                Some(name[last_slash + i + 1..].to_string()),
-            ),
-            None => (name, None),
-        };
-        if let Some(t) = &tag {
-            let ok = !t.is_empty()
-                && t.len() <= 128
-                && t.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && t.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-            if !ok {
-                return Err(bad(&format!("invalid tag {t:?}")));
-            }
-        }
-        let (host, repo) = match path.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (first.to_string(), rest.to_string())
-            }
-            _ => (DOCKER_HUB.to_string(), path.to_string()),
-        };
-        let host = match host.as_str() {
-            "docker.io" | "index.docker.io" => DOCKER_HUB.to_string(),
-            _ => host,
-        };
-        if repo.is_empty() || repo.split('/').any(|p| p.is_empty()) {
-            return Err(bad("the repository name is empty"));
-        }
-        if !repo.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/')
-        }) {
-            return Err(bad(
-                "repository names use lower-case letters, digits and . _ - / only",
-            ));
-        }
-        let repository = if host == DOCKER_HUB && !repo.contains('/') {
-            format!("library/{repo}")
-        } else {
-            repo
-        };
-        let tag = if tag.is_none() && digest.is_none() {
-            Some("latest".to_string())
-        } else {
-            tag
-        };
-        Ok(ImageRef {
-            host,
-            repository,
-            tag,
-            digest,
-        })
-    }
-
-    /// What to ask the registry for: the digest when there is one, else the tag.
-    pub fn reference(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
-    }
-}
-
-impl fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.host, self.repository)?;
-        if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
-        }
-        if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
-        }
-        Ok(())
-    }
-}
 
 /// `http://` for loopback hosts, `https://` otherwise.
 pub fn base_url(host: &str) -> String {
@@ -791,97 +673,6 @@ fn with_auth(req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuild
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn r(s: &str) -> ImageRef {
-        ImageRef::parse(s).unwrap()
-    }
-
-    #[test]
-    fn image_refs_follow_docker_default_host_rules() {
-        type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
-        let cases: &[Case] = &[
-            ("nginx", DOCKER_HUB, "library/nginx", Some("latest"), None),
-            (
-                "nginx:1.27",
-                DOCKER_HUB,
-                "library/nginx",
-                Some("1.27"),
-                None,
-            ),
-            (
-                "viktor/app:a1b2c3d4",
-                DOCKER_HUB,
-                "viktor/app",
-                Some("a1b2c3d4"),
-                None,
-            ),
-            (
-                "docker.io/nginx",
-                DOCKER_HUB,
-                "library/nginx",
-                Some("latest"),
-                None,
-            ),
-            (
-                "index.docker.io/foo/bar:x",
-                DOCKER_HUB,
-                "foo/bar",
-                Some("x"),
-                None,
-            ),
-            ("localhost/app", "localhost", "app", Some("latest"), None),
-            (
-                "localhost:5000/a/b:t",
-                "localhost:5000",
-                "a/b",
-                Some("t"),
-                None,
-            ),
-            (
-                "127.0.0.1:23000/viktor/app:v1",
-                "127.0.0.1:23000",
-                "viktor/app",
-                Some("v1"),
-                None,
-            ),
-            ("ghcr.io/o/p/q:v", "ghcr.io", "o/p/q", Some("v"), None),
-        ];
-        for (input, host, repo, tag, digest) in cases {
-            let got = r(input);
-            assert_eq!(got.host, *host, "{input}");
-            assert_eq!(got.repository, *repo, "{input}");
-            assert_eq!(got.tag.as_deref(), *tag, "{input}");
-            assert_eq!(got.digest.as_deref(), *digest, "{input}");
-        }
-        let d = format!("sha256:{}", "ab".repeat(32));
-        let got = r(&format!("forge.example/o/app:v1@{d}"));
-        assert_eq!(got.tag.as_deref(), Some("v1"));
-        assert_eq!(got.digest.as_deref(), Some(d.as_str()));
-        assert_eq!(got.reference(), d);
-        assert_eq!(got.to_string(), format!("forge.example/o/app:v1@{d}"));
-        let got = r(&format!(
-            "o/app@{}",
-            d.to_uppercase().replace("SHA256", "sha256")
-        ));
-        assert_eq!(got.tag, None);
-        assert_eq!(got.digest.as_deref(), Some(d.as_str()));
-    }
-
-    #[test]
-    fn bad_image_refs_are_rejected() {
-        for bad in [
-            "",
-            "App/x",
-            "o/app:",
-            "o/app:-x",
-            "o/app@sha256:abc",
-            "o/app@md5:00",
-            "host.example//x",
-            "o/app:has space",
-        ] {
-            assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be rejected");
-        }
-    }
 
     #[test]
     fn scheme_is_http_only_for_loopback() {

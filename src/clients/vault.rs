@@ -57,6 +57,55 @@ impl KvSecret {
     }
 }
 
+/// A KV v2 secret by mount and path, as a `*_from_vault` attribute names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KvRef {
+    pub mount: String,
+    pub path: String,
+}
+
+impl KvRef {
+    pub fn new(mount: impl Into<String>, path: impl Into<String>) -> Self {
+        KvRef {
+            mount: mount.into(),
+            path: path.into(),
+        }
+    }
+
+    /// `mount/path` without slashes at either end: how state records the version read.
+    pub fn id(&self) -> String {
+        format!("{}/{}", trim_path(&self.mount), trim_path(&self.path))
+    }
+}
+
+/// Why [`VaultClient::read_value`] gave no value: the message is a summary, the source says
+/// more.
+#[derive(Debug, thiserror::Error)]
+pub enum ValueError {
+    /// `mount/path`.
+    #[error("Could not read Vault secret {0}")]
+    Read(String, #[source] Error),
+    /// `mount/path`, key.
+    #[error("Key {1:?} not found in Vault secret {0}")]
+    NoKey(String, String, #[source] Error),
+}
+
+impl ValueError {
+    /// The part of the reference at fault: `path` (the secret) or `key`.
+    pub fn part(&self) -> &'static str {
+        match self {
+            ValueError::Read(..) => "path",
+            ValueError::NoKey(..) => "key",
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match self {
+            ValueError::Read(_, e) | ValueError::NoKey(_, _, e) => e.to_string(),
+        }
+    }
+}
+
 struct Token {
     value: Secret,
     renewable: bool,
@@ -343,6 +392,32 @@ impl VaultClient {
             .get_or_fetch(&key, || self.read_kv_uncached(mount, path, None))
             .await?;
         Ok((*r).clone())
+    }
+
+    /// The secret `r` at `version`, else its current version (see [`Self::read_kv`]).
+    pub async fn read_ref(&self, r: &KvRef, version: Option<i64>) -> Result<KvSecret, Error> {
+        match version {
+            Some(n) => self.read_kv_version(&r.mount, &r.path, n).await,
+            None => self.read_kv(&r.mount, &r.path).await,
+        }
+    }
+
+    /// The value of `key` in the secret `r` (at `version`, else the current one) and the
+    /// version it was read from.
+    pub async fn read_value(
+        &self,
+        r: &KvRef,
+        key: &str,
+        version: Option<i64>,
+    ) -> Result<(Secret, i64), ValueError> {
+        let s = match self.read_ref(r, version).await {
+            Ok(s) => s,
+            Err(e) => return Err(ValueError::Read(r.id(), e)),
+        };
+        match s.get(key) {
+            Ok(v) => Ok((v.clone(), s.version)),
+            Err(e) => Err(ValueError::NoKey(r.id(), key.to_string(), e)),
+        }
     }
 
     /// One given version of a KV v2 secret (what a plan saw), so an apply writes exactly it.

@@ -12,10 +12,35 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::{Ctx, DataSource};
-use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
 use tfplugin::value::Type;
 
+tfplugin::state! {
+    #[derive(Debug, Clone, Default)]
+    pub struct State / StateAttrs {
+        /// User or organization whose images are checked.
+        owner: Val<String> = string().required(),
+        /// Only images whose name (without `owner/`) fully matches this regex.
+        repository_regex: Val<String> = string().optional(),
+        /// The owner.
+        id: Val<String> = string().computed(),
+        /// Tags that would not pull: `image` (`owner/name`), `tag`, `missing_digest` (the index
+        /// child that is gone; null when the tag's own manifest is gone) and `platform` of that
+        /// child (`os/arch[/variant]`).
+        broken: Val<Vec<BrokenEntry>> = new(broken_type()).computed(),
+        /// Number of `broken` entries.
+        broken_count: Val<i64> = number().computed(),
+        /// Images walked.
+        images_checked: Val<i64> = number().computed(),
+        /// Tags walked.
+        tags_checked: Val<i64> = number().computed(),
+        /// Manifests fetched or checked with HEAD (each index child once per image).
+        manifests_checked: Val<i64> = number().computed(),
+    }
+}
+
+/// One element of `broken`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct BrokenEntry {
     pub image: String,
@@ -24,24 +49,13 @@ pub struct BrokenEntry {
     pub platform: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, Default)]
-pub struct State {
-    #[serde(default)]
-    pub id: Val<String>,
-    #[serde(default)]
-    pub owner: Val<String>,
-    #[serde(default)]
-    pub repository_regex: Val<String>,
-    #[serde(default)]
-    pub broken: Val<Vec<BrokenEntry>>,
-    #[serde(default)]
-    pub broken_count: Val<i64>,
-    #[serde(default)]
-    pub images_checked: Val<i64>,
-    #[serde(default)]
-    pub tags_checked: Val<i64>,
-    #[serde(default)]
-    pub manifests_checked: Val<i64>,
+fn broken_type() -> Type {
+    Type::list(Type::object([
+        ("image", Type::String),
+        ("tag", Type::String),
+        ("missing_digest", Type::String),
+        ("platform", Type::String),
+    ]))
 }
 
 pub struct RegistryIntegrity {
@@ -54,10 +68,6 @@ impl RegistryIntegrity {
     }
 }
 
-fn compile(re: &str) -> Result<Regex, String> {
-    Regex::new(re).map_err(|e| format!("invalid repository_regex {re:?}: {e}"))
-}
-
 #[async_trait]
 impl DataSource for RegistryIntegrity {
     type State = State;
@@ -67,38 +77,21 @@ impl DataSource for RegistryIntegrity {
     }
 
     fn schema(&self) -> Schema {
-        let broken = Type::list(Type::object([
-            ("image", Type::String),
-            ("tag", Type::String),
-            ("missing_digest", Type::String),
-            ("platform", Type::String),
-        ]));
         Schema::new(
             0,
-            Block::new(
+            State::block(
                 "Checks that every tag of an owner's images in the forge's OCI registry would still pull: \
                  each tag's manifest is fetched and each child of a multi-arch index is checked with HEAD (the \
                  forge answers 404 when a manifest or its blob is gone). Use it in a `check` block (Terraform >= 1.5, \
                  OpenTofu) so that `plan` warns when `broken_count` is not 0; with older Terraform, use an output.",
-            )
-            .attr(Attribute::string("owner").required().describe("User or organization whose images are checked."))
-            .attr(Attribute::string("repository_regex").optional().describe("Only images whose name (without `owner/`) fully matches this regex."))
-            .attr(Attribute::string("id").computed().describe("The owner."))
-            .attr(Attribute::new("broken", broken).computed().describe(
-                "Tags that would not pull: `image` (`owner/name`), `tag`, `missing_digest` (the index child that is gone; \
-                 null when the tag's own manifest is gone) and `platform` of that child (`os/arch[/variant]`).",
-            ))
-            .attr(Attribute::number("broken_count").computed().describe("Number of `broken` entries."))
-            .attr(Attribute::number("images_checked").computed().describe("Images walked."))
-            .attr(Attribute::number("tags_checked").computed().describe("Tags walked."))
-            .attr(Attribute::number("manifests_checked").computed().describe("Manifests fetched or checked with HEAD (each index child once per image).")),
+            ),
         )
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
         if let Val::Known(re) = &c.repository_regex {
             if let Err(e) = compile(re) {
-                diags.error_at(AttrPath::root("repository_regex"), "Invalid regex", e);
+                diags.error_at(regex_path(), "Invalid regex", e);
             }
         }
     }
@@ -109,44 +102,22 @@ impl DataSource for RegistryIntegrity {
         let owner = c.owner.known()?.clone();
         let re = match c.repository_regex.known().map(|r| compile(r)) {
             Some(Ok(r)) => Some(r),
-            Some(Err(e)) => {
-                diags.error_at(AttrPath::root("repository_regex"), "Invalid regex", e);
-                return None;
-            }
+            Some(Err(e)) => return diags.push_err_at(regex_path(), "Invalid regex", &e),
             None => None,
         };
         let host = forgejo.registry_host();
-        let res = registry_walk::walk(&registry, &host, &owner, re.as_ref()).await;
-        let report = match res {
+        let report = match registry_walk::walk(&registry, &host, &owner, re.as_ref()).await {
             Ok(r) => r,
             Err(e) => {
-                diags.error(
-                    format!("Could not check the registry images of {owner}"),
-                    e.to_string(),
-                );
-                return None;
+                let summary = format!("Could not check the registry images of {owner}");
+                return diags.push_err(summary, &e);
             }
         };
         if report.images_checked == 0 {
             // An empty walk is also what a misspelt owner gives: tell them apart.
-            match forgejo.owner_exists(&owner).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    diags.error_at(
-                        AttrPath::root("owner"),
-                        format!("Owner {owner} does not exist"),
-                        format!("The forge has no user or organization named {owner:?}."),
-                    );
-                    return None;
-                }
-                Err(e) => {
-                    diags.error_at(
-                        AttrPath::root("owner"),
-                        format!("Could not look up owner {owner}"),
-                        e.to_string(),
-                    );
-                    return None;
-                }
+            if let Err(e) = forgejo.require_owner(&owner).await {
+                let at = AttrPath::root(State::ATTR.owner);
+                return diags.push_err_at(at, e.to_string(), &e.detail());
             }
         }
         let broken: Vec<BrokenEntry> = report
@@ -169,4 +140,12 @@ impl DataSource for RegistryIntegrity {
             ..c
         })
     }
+}
+
+fn regex_path() -> AttrPath {
+    AttrPath::root(State::ATTR.repository_regex)
+}
+
+fn compile(re: &str) -> Result<Regex, String> {
+    Regex::new(re).map_err(|e| format!("invalid repository_regex {re:?}: {e}"))
 }

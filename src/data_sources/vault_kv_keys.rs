@@ -7,22 +7,27 @@
 
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::resource::{Ctx, DataSource};
-use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
 use tfplugin::value::Type;
 
-#[derive(Serialize, Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct State {
-    pub mount: Val<String>,
-    pub path: Val<String>,
-    pub id: Val<String>,
-    pub keys: Val<BTreeSet<String>>,
-    pub version: Val<i64>,
+tfplugin::state! {
+    #[derive(Debug, Clone, Default)]
+    pub struct State / StateAttrs {
+        /// KV v2 mount (default `secret`).
+        mount: Val<String> = string().optional(),
+        /// Path of the secret under the mount, e.g. `ci/global`.
+        path: Val<String> = string().required(),
+        /// `mount/path`.
+        id: Val<String> = string().computed(),
+        /// The secret's key names in its current version.
+        keys: Val<BTreeSet<String>> = new(Type::set(Type::String)).computed(),
+        /// The current KV v2 version of the secret.
+        version: Val<i64> = number().computed(),
+    }
 }
 
 pub struct VaultKvKeys {
@@ -46,30 +51,9 @@ impl DataSource for VaultKvKeys {
     fn schema(&self) -> Schema {
         Schema::new(
             0,
-            Block::new(
+            State::block(
                 "The key names of one Vault (or OpenBao) KV v2 secret, never its values: declare one resource per \
                  key with `for_each = data.cicd_vault_kv_keys.x.keys` and let each read its value with `value_from_vault`.",
-            )
-            .attr(
-                Attribute::string("mount")
-                    .optional()
-                    .describe("KV v2 mount (default `secret`)."),
-            )
-            .attr(
-                Attribute::string("path")
-                    .required()
-                    .describe("Path of the secret under the mount, e.g. `ci/global`."),
-            )
-            .attr(Attribute::string("id").computed().describe("`mount/path`."))
-            .attr(
-                Attribute::new("keys", Type::set(Type::String))
-                    .computed()
-                    .describe("The secret's key names in its current version."),
-            )
-            .attr(
-                Attribute::number("version")
-                    .computed()
-                    .describe("The current KV v2 version of the secret."),
             ),
         )
     }
@@ -78,7 +62,7 @@ impl DataSource for VaultKvKeys {
         if let Val::Known(p) = &c.path {
             if p.trim_matches('/').is_empty() {
                 diags.error_at(
-                    AttrPath::root("path"),
+                    AttrPath::root(State::ATTR.path),
                     "Empty Vault path",
                     "path must name a secret under the mount, e.g. \"ci/global\".",
                 );
@@ -93,12 +77,8 @@ impl DataSource for VaultKvKeys {
         let kv = match vault.read_kv(&mount, &path).await {
             Ok(kv) => kv,
             Err(e) => {
-                diags.error_at(
-                    AttrPath::root("path"),
-                    format!("Could not read the Vault secret {mount}/{path}"),
-                    e.to_string(),
-                );
-                return None;
+                let summary = format!("Could not read the Vault secret {mount}/{path}");
+                return diags.push_err_at(AttrPath::root(State::ATTR.path), summary, &e);
             }
         };
         Some(State {

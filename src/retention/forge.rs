@@ -11,20 +11,83 @@
 //! `keep_tags` on version names, `keep_newer_than`, `latest`) and `protect_in_use`
 //! (`package:version`) apply.
 
-use crate::clients::forgejo::{ForgejoClient, PackageVersion};
+use crate::clients::forgejo::{ForgejoClient, OwnerError, PackageVersion};
 use crate::clients::registry::{ManifestKind, RegistryClient, DOCKER_MANIFEST, OCI_MANIFEST};
 use crate::clients::Error;
 use crate::retention::engine::is_digest;
 use crate::retention::{self, Manifest, Policy, RetentionPlan, Version};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use tfplugin::diagnostics::Diagnostics;
+use tfplugin::value::Type;
 
 pub struct Evaluation {
     pub plan: RetentionPlan,
     /// Every version of the owner and type as listed (all packages).
     pub versions: Vec<PackageVersion>,
+}
+
+impl Evaluation {
+    /// The deletions in the order they must be carried out, and how many versions are kept.
+    pub fn pending(&self) -> (Vec<Pending>, i64) {
+        let pending = self
+            .plan
+            .deletions
+            .iter()
+            .map(|d| Pending {
+                package: d.package.clone(),
+                version: d.version.clone(),
+                reason: d.reason.clone(),
+            })
+            .collect();
+        (pending, self.plan.kept.len() as i64)
+    }
+}
+
+/// A deletion as the retention resource shows it (`pending_deletions`) and a plan approves it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pending {
+    pub package: String,
+    pub version: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Pending {
+    /// `package:version`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.package, self.version)
+    }
+}
+
+impl Pending {
+    /// The type of a list of them (an attribute's value).
+    pub fn list_type() -> Type {
+        Type::list(Type::object([
+            ("package", Type::String),
+            ("version", Type::String),
+            ("reason", Type::String),
+        ]))
+    }
+
+    /// `package:version` of each, separated by `sep`, with the reason when `reasons`.
+    pub fn list(pending: &[Pending], sep: &str, reasons: bool) -> String {
+        let one = |p: &Pending| match reasons {
+            true => format!("{p} ({})", p.reason),
+            false => p.to_string(),
+        };
+        pending.iter().map(one).collect::<Vec<_>>().join(sep)
+    }
+
+    /// The (package, version) pairs of `approved`, as [`Retention::carry_out`] takes them.
+    pub fn keys(approved: &[Pending]) -> BTreeSet<(String, String)> {
+        approved
+            .iter()
+            .map(|p| (p.package.clone(), p.version.clone()))
+            .collect()
+    }
 }
 
 pub fn now_unix() -> i64 {
@@ -216,7 +279,48 @@ fn memo_key(owner: &str, package_type: &str, policy: &Policy) -> String {
     format!("{owner}\n{package_type}\n{policy:?}")
 }
 
+/// Why the forge would refuse what a policy needs, found at plan time by
+/// [`Retention::check_access`]: the message is a summary, [`Self::detail`] says more.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Owner(#[from] OwnerError),
+    #[error("The forgejo token cannot delete packages of {0}")]
+    CannotDelete(String, #[source] Error),
+}
+
+impl AccessError {
+    pub fn detail(&self) -> String {
+        match self {
+            AccessError::Owner(e) => e.detail(),
+            AccessError::CannotDelete(_, e) => format!(
+                "Retention would delete versions, but deleting needs a token with the write:package scope \
+                 (or set dry_run = true to only report). The forge answered: {e}"
+            ),
+        }
+    }
+}
+
 impl Retention {
+    /// The owner exists and, when `deleting`, the token may delete its packages. A missing owner
+    /// ends the checks; a failed lookup does not.
+    pub async fn check_access(&self, owner: &str, ty: &str, deleting: bool) -> Vec<AccessError> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.forgejo.require_owner(owner).await {
+            let missing = matches!(e, OwnerError::Missing(_));
+            problems.push(e.into());
+            if missing {
+                return problems;
+            }
+        }
+        if deleting {
+            if let Err(e) = self.forgejo.can_delete_packages(owner, ty).await {
+                problems.push(AccessError::CannotDelete(owner.to_string(), e));
+            }
+        }
+        problems
+    }
+
     pub fn new(forgejo: Arc<ForgejoClient>, registry: Arc<RegistryClient>) -> Self {
         Retention {
             forgejo,
@@ -285,6 +389,46 @@ pub struct Applied {
     pub failed: Option<(String, Error)>,
     /// Deleted (204) versions the forge still lists afterwards.
     pub still_listed: Vec<String>,
+}
+
+impl Applied {
+    /// Reports what did not go as approved: a failed deletion and versions still listed are
+    /// errors, approved versions left alone a warning.
+    pub fn report(&self, owner: &str, diags: &mut Diagnostics) {
+        if let Some((which, e)) = &self.failed {
+            diags.error(
+                format!("Could not delete {which} of {owner}"),
+                format!(
+                    "{e}. {} version(s) were deleted before it; nothing after it was tried.{}",
+                    self.deleted.len(),
+                    if e.is_forbidden() {
+                        " Deleting needs a token with the write:package scope."
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        if !self.skipped.is_empty() {
+            diags.warning(
+                "Some planned deletions were skipped",
+                format!(
+                    "The registry changed after the plan; these versions are no longer deletable \
+                     (gone, or needed by a newer push) and were kept: {}",
+                    self.skipped.join(", ")
+                ),
+            );
+        }
+        if !self.still_listed.is_empty() {
+            diags.error(
+                "Deleted versions are still listed",
+                format!(
+                    "The forge answered 204 but still lists: {}",
+                    self.still_listed.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// Delete the `approved` (package, version) pairs that the fresh evaluation still deletes, in

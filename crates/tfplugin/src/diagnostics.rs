@@ -96,6 +96,22 @@ impl Diagnostics {
     ) {
         self.push(Severity::Warning, summary, detail, Some(path));
     }
+    /// Reports the failure `e` as an error under `summary` and gives `None`, so that a failed
+    /// step is one line: `Err(e) => return diags.push_err(format!("Could not read {x}"), &e)`.
+    pub fn push_err<T>(&mut self, summary: impl Into<String>, e: &impl fmt::Display) -> Option<T> {
+        self.error(summary, e.to_string());
+        None
+    }
+    /// [`push_err`](Self::push_err) for a failure one attribute is to blame for.
+    pub fn push_err_at<T>(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        e: &impl fmt::Display,
+    ) -> Option<T> {
+        self.error_at(path, summary, e.to_string());
+        None
+    }
     fn push(
         &mut self,
         severity: Severity,
@@ -150,5 +166,19 @@ mod tests {
         d.error_at(AttrPath::root("x"), "bad", "worse");
         assert!(d.has_errors());
         assert_eq!(d.0.len(), 2);
+    }
+
+    #[test]
+    fn push_err_reports_and_gives_none() {
+        let mut d = Diagnostics::new();
+        let r: Option<u8> = d.push_err("Could not read x", &"404 not found");
+        assert_eq!(r, None);
+        let r: Option<u8> = d.push_err_at(AttrPath::root("x"), "Bad x", &42);
+        assert_eq!(r, None);
+        assert_eq!(d.0[0].detail, "404 not found");
+        assert_eq!(
+            (d.0[1].path.clone(), d.0[1].detail.as_str()),
+            (Some(AttrPath::root("x")), "42")
+        );
     }
 }

@@ -58,6 +58,9 @@
 //! (paragraphs separated by a blank line; the lines of a paragraph are joined with spaces); a
 //! `.describe(..)` in the chain overrides it, and a block's own description stays when the field
 //! has no doc comment. Fields take doc comments only, no other attributes.
+//!
+//! An attribute whose name is a Rust keyword is a raw identifier: `r#type: Val<String> = ...`
+//! is the attribute `type`, and `State::ATTR.r#type == "type"`.
 
 use crate::schema::{Attribute, Block, NestedBlock};
 
@@ -169,6 +172,49 @@ pub fn block(description: String, members: Vec<Member>) -> Block {
     b
 }
 
+/// A field's attribute name: its identifier as written, without the `r#` of a raw identifier.
+#[doc(hidden)]
+pub const fn field_name(ident: &'static str) -> &'static str {
+    let b = ident.as_bytes();
+    if b.len() < 2 || b[0] != b'r' || b[1] != b'#' {
+        return ident;
+    }
+    // NOTE: a table rather than slicing off `r#`: a `&str` from part of another is not const
+    // before Rust 1.86/1.87, and rust-version is 1.85.
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        if same_after_raw_prefix(b, KEYWORDS[i].as_bytes()) {
+            return KEYWORDS[i];
+        }
+        i += 1;
+    }
+    panic!("a raw identifier in state! that is not a Rust keyword")
+}
+
+/// The identifiers that can only be field names as raw identifiers.
+const KEYWORDS: [&str; 47] = [
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while",
+];
+
+/// `raw` is `r#` followed by exactly `name`.
+const fn same_after_raw_prefix(raw: &[u8], name: &[u8]) -> bool {
+    if raw.len() != name.len() + 2 {
+        return false;
+    }
+    let mut i = 0;
+    while i < name.len() {
+        if raw[i + 2] != name[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// A description from the lines of a doc comment: paragraphs (separated by blank lines) are
 /// kept apart by a blank line, the lines of a paragraph are joined with spaces.
 pub fn description(lines: &[&str]) -> String {
@@ -222,14 +268,18 @@ macro_rules! state {
         #[allow(dead_code)]
         impl $name {
             /// Each field's attribute (or block) name.
-            pub const ATTR: $attrs = $attrs { $( $field: stringify!($field), )* };
+            pub const ATTR: $attrs = $attrs {
+                $( $field: $crate::state::field_name(stringify!($field)), )*
+            };
 
             fn members() -> ::std::vec::Vec<$crate::state::Member> {
                 ::std::vec![
                     $(
                         $crate::state::Member::from(
                             $crate::state::WithDoc::with_doc(
-                                $crate::state::ctor::$ctor(stringify!($field) $(, $arg)*),
+                                $crate::state::ctor::$ctor(
+                                    $crate::state::field_name(stringify!($field)) $(, $arg)*
+                                ),
                                 $crate::state::description(&[$($doc),*]),
                             )
                             $( .$method($($marg),*) )*

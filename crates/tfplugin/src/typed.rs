@@ -140,6 +140,22 @@ impl<T: Copy> Val<&T> {
     }
 }
 
+/// A map whose values may each be unknown (a map attribute planned value by value).
+impl<K: Ord + Clone, T: Clone> Val<BTreeMap<K, Val<T>>> {
+    /// The entries whose value is known; none when the map itself is not.
+    pub fn known_values(&self) -> BTreeMap<K, T> {
+        let entries = self.known().into_iter().flatten();
+        entries
+            .filter_map(|(k, v)| Some((k.clone(), v.known()?.clone())))
+            .collect()
+    }
+
+    /// A known map of known values.
+    pub fn all_known(m: BTreeMap<K, T>) -> Self {
+        Val::Known(m.into_iter().map(|(k, v)| (k, Val::Known(v))).collect())
+    }
+}
+
 /// A value that is there: `Val::Known`.
 impl<T> From<T> for Val<T> {
     fn from(t: T) -> Self {

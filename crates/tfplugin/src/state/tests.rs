@@ -93,6 +93,33 @@ fn state_macro_declares_each_attribute_once() {
     assert_eq!(missing.id, Val::Null, "absent fields default");
 }
 
+crate::state! {
+    /// A keyword as an attribute name.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct Keyword / KeywordAttrs {
+        /// The type.
+        r#type: Val<String> = string().optional(),
+    }
+}
+
+#[test]
+fn raw_identifiers_name_their_attribute_without_r_hash() {
+    assert_eq!(Keyword::ATTR.r#type, "type");
+    assert_eq!(field_name("r#match"), "match");
+    assert_eq!(field_name("name"), "name");
+    let b = Keyword::block("");
+    assert_eq!(b.attribute("type").unwrap().description, "The type.");
+    let ty = b.value_type();
+    assert_eq!(
+        disagreements(&ty, &state_fields::<Keyword>()),
+        Vec::<String>::new()
+    );
+    let v = Value::object([("type", Value::string("container"))]);
+    let k: Keyword = from_value(&v).unwrap();
+    assert_eq!(k.r#type, Val::Known("container".into()));
+    assert_eq!(to_value(&k, &ty).unwrap(), v);
+}
+
 #[test]
 fn descriptions_from_doc_lines() {
     let cases: [(&[&str], &str); 5] = [

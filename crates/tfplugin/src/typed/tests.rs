@@ -112,3 +112,22 @@ fn type_mismatch_names_the_path() {
     let e = to_value(&Bad { id: 1 }, &t).unwrap_err().to_string();
     assert!(e.contains(".id"), "{e}");
 }
+
+#[test]
+fn maps_of_values_that_may_be_unknown() {
+    let m: Val<BTreeMap<String, Val<i64>>> = Val::Known(BTreeMap::from([
+        ("a".to_string(), Val::Known(1)),
+        ("b".to_string(), Val::Unknown),
+        ("c".to_string(), Val::Null),
+    ]));
+    assert_eq!(m.known_values(), BTreeMap::from([("a".to_string(), 1)]));
+    assert!(Val::<BTreeMap<String, Val<i64>>>::Unknown
+        .known_values()
+        .is_empty());
+    let all = Val::all_known(BTreeMap::from([("a".to_string(), 1)]));
+    assert_eq!(all.known_values(), BTreeMap::from([("a".to_string(), 1)]));
+    assert_eq!(
+        all,
+        Val::Known(BTreeMap::from([("a".to_string(), Val::Known(1))]))
+    );
+}
