@@ -12,10 +12,8 @@ Usage: scripts/bench/woodpecker.py [--secrets 100] [--repos 20] [--cli TERRAFORM
 (needs the stack: `scripts/stack up`; the provider binary built with `cargo build`)
 """
 import argparse
-import collections
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,27 +23,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def stack_env():
-    env = dict(os.environ)
-    f = Path(os.environ.get("STACK_ENV_FILE", ROOT / ".stack" / "env"))
-    if f.exists():
-        out = subprocess.run(["bash", "-c", f". {f} && env -0"], capture_output=True, check=True)
-        for item in out.stdout.split(b"\0"):
-            if b"=" in item:
-                k, v = item.split(b"=", 1)
-                env.setdefault(k.decode(), v.decode())
-    return env
-
-
-def count_requests(log):
-    counts = collections.Counter()
-    for line in log.splitlines():
-        if "http request" in line:
-            m = re.search(r'system"?[=:]\s*"?([A-Za-z]+)', line)
-            counts[m.group(1) if m else "?"] += 1
-    return counts
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kube import count_requests, stack_env  # noqa: E402  (the stack's settings, request counting)
 
 
 def forge(env, method, path, body=None):
@@ -66,7 +45,7 @@ def main():
     ap.add_argument("--cli", default="TERRAFORM_LATEST", help="env key of the CLI (TERRAFORM_103, TERRAFORM_LATEST, TOFU)")
     ap.add_argument("--provider-dir", default=None)
     a = ap.parse_args()
-    env = stack_env()
+    env, _ = stack_env()
     cli = env[a.cli]
     target = Path(env.get("CARGO_TARGET_DIR", ROOT / "target"))
     pdir = Path(a.provider_dir) if a.provider_dir else target / "debug"
