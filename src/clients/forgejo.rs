@@ -142,7 +142,7 @@ impl ForgejoClient {
             let resp = self
                 .http
                 .send(
-                    self.get(&format!("/api/v1/packages/{}", enc(owner)))
+                    self.get(&format!("/api/v1/packages/{}", http::path_segment(owner)))
                         .query(&[
                             ("type", package_type.to_string()),
                             ("page", page.to_string()),
@@ -230,7 +230,7 @@ impl ForgejoClient {
     /// Whether a user or organization named `owner` exists.
     pub async fn owner_exists(&self, owner: &str) -> Result<bool, Error> {
         for kind in ["users", "orgs"] {
-            let path = format!("/api/v1/{kind}/{}", enc(owner));
+            let path = format!("/api/v1/{kind}/{}", http::path_segment(owner));
             match self.http.send(self.get(&path)).await {
                 Ok(_) => return Ok(true),
                 Err(e) if e.is_not_found() => continue,
@@ -284,24 +284,11 @@ impl OwnerError {
 fn version_path(owner: &str, package_type: &str, name: &str, version: &str) -> String {
     format!(
         "/api/v1/packages/{}/{}/{}/{}",
-        enc(owner),
-        enc(package_type),
-        enc(name),
-        enc(version)
+        http::path_segment(owner),
+        http::path_segment(package_type),
+        http::path_segment(name),
+        http::path_segment(version)
     )
-}
-
-/// Percent-encode one path segment.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// `2026-11-27T09:24:49Z`, `2026-11-27T09:24:49.123+02:00` -> unix seconds.
@@ -363,7 +350,7 @@ mod tests {
 
     #[test]
     fn path_segments_are_encoded() {
-        assert_eq!(enc("sha256:ab"), "sha256:ab");
-        assert_eq!(enc("a/b c"), "a%2Fb%20c");
+        assert_eq!(http::path_segment("sha256:ab"), "sha256:ab");
+        assert_eq!(http::path_segment("a/b c"), "a%2Fb%20c");
     }
 }

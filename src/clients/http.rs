@@ -164,6 +164,19 @@ fn path_of(url: &reqwest::Url) -> String {
     }
 }
 
+/// Percent-encode one URL path segment (unreserved characters and `:` stay as they are).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Count one request to `system` and log it; returns its number. Every client goes through
 /// here, so [`request_count`] is the whole truth for each system.
 pub fn note_request(system: &'static str, method: &str, path: &str) -> u64 {

@@ -42,7 +42,7 @@ pub use validate::{
 };
 
 use super::cache::ListCache;
-use super::http::Http;
+use super::http::{self, Http};
 use super::Error;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -357,7 +357,11 @@ impl WoodpeckerClient {
     pub async fn lookup_repo(&self, full_name: &str) -> Result<RepoLookup, Error> {
         let path = format!(
             "/api/repos/lookup/{}",
-            full_name.split('/').map(enc).collect::<Vec<_>>().join("/")
+            full_name
+                .split('/')
+                .map(http::path_segment)
+                .collect::<Vec<_>>()
+                .join("/")
         );
         Ok(match self.get_opt::<Repo>(&path).await? {
             None => RepoLookup::NotFound,
@@ -497,7 +501,10 @@ impl WoodpeckerClient {
     pub async fn org_lookup(&self, name: &str) -> Result<Option<Org>, Error> {
         let path = format!(
             "/api/orgs/lookup/{}",
-            name.split('/').map(enc).collect::<Vec<_>>().join("/")
+            name.split('/')
+                .map(http::path_segment)
+                .collect::<Vec<_>>()
+                .join("/")
         );
         self.get_opt(&path).await
     }
@@ -529,8 +536,12 @@ impl WoodpeckerClient {
 
     /// `GET .../secrets/{name}` (404 -> `None`; names are case-sensitive).
     pub async fn secret(&self, scope: Scope, name: &str) -> Result<Option<Secret>, Error> {
-        self.get_opt(&format!("{}/{}", scope.path("secrets"), enc(name)))
-            .await
+        self.get_opt(&format!(
+            "{}/{}",
+            scope.path("secrets"),
+            http::path_segment(name)
+        ))
+        .await
     }
 
     /// One secret from the batched list of its scope (a miss is confirmed with a GET).
@@ -562,7 +573,7 @@ impl WoodpeckerClient {
         let r = self
             .write(
                 Method::PATCH,
-                &format!("{}/{}", scope.path("secrets"), enc(name)),
+                &format!("{}/{}", scope.path("secrets"), http::path_segment(name)),
                 Some(patch),
             )
             .await;
@@ -574,7 +585,11 @@ impl WoodpeckerClient {
     /// `DELETE .../secrets/{name}`; `Ok(false)` when it was already gone.
     pub async fn delete_secret(&self, scope: Scope, name: &str) -> Result<bool, Error> {
         let r = self
-            .delete(&format!("{}/{}", scope.path("secrets"), enc(name)))
+            .delete(&format!(
+                "{}/{}",
+                scope.path("secrets"),
+                http::path_segment(name)
+            ))
             .await;
         self.secrets.invalidate(&scope.key());
         r
@@ -625,8 +640,12 @@ impl WoodpeckerClient {
 
     /// `GET .../registries/{address}` (404 -> `None`).
     pub async fn registry(&self, scope: Scope, address: &str) -> Result<Option<Registry>, Error> {
-        self.get_opt(&format!("{}/{}", scope.path("registries"), enc(address)))
-            .await
+        self.get_opt(&format!(
+            "{}/{}",
+            scope.path("registries"),
+            http::path_segment(address)
+        ))
+        .await
     }
 
     /// One registry from the batched list of its scope (a miss is confirmed with a GET).
@@ -666,7 +685,11 @@ impl WoodpeckerClient {
         let r = self
             .write(
                 Method::PATCH,
-                &format!("{}/{}", scope.path("registries"), enc(address)),
+                &format!(
+                    "{}/{}",
+                    scope.path("registries"),
+                    http::path_segment(address)
+                ),
                 Some(patch),
             )
             .await;
@@ -678,7 +701,11 @@ impl WoodpeckerClient {
     /// `DELETE .../registries/{address}`; `Ok(false)` when it was already gone.
     pub async fn delete_registry(&self, scope: Scope, address: &str) -> Result<bool, Error> {
         let r = self
-            .delete(&format!("{}/{}", scope.path("registries"), enc(address)))
+            .delete(&format!(
+                "{}/{}",
+                scope.path("registries"),
+                http::path_segment(address)
+            ))
             .await;
         self.registries.invalidate(&scope.key());
         r
@@ -797,7 +824,8 @@ impl WoodpeckerClient {
 
     /// `GET /api/users/{login}` (404 -> `None`).
     pub async fn user(&self, login: &str) -> Result<Option<User>, Error> {
-        self.get_opt(&format!("/api/users/{}", enc(login))).await
+        self.get_opt(&format!("/api/users/{}", http::path_segment(login)))
+            .await
     }
 
     /// `POST /api/users`, then read back. Duplicate login: 500 (`is_duplicate`).
@@ -814,7 +842,7 @@ impl WoodpeckerClient {
         let r = self
             .write(
                 Method::PATCH,
-                &format!("/api/users/{}", enc(login)),
+                &format!("/api/users/{}", http::path_segment(login)),
                 Some(patch),
             )
             .await;
@@ -825,7 +853,9 @@ impl WoodpeckerClient {
 
     /// `DELETE /api/users/{login}`; `Ok(false)` when it was already gone.
     pub async fn delete_user(&self, login: &str) -> Result<bool, Error> {
-        let r = self.delete(&format!("/api/users/{}", enc(login))).await;
+        let r = self
+            .delete(&format!("/api/users/{}", http::path_segment(login)))
+            .await;
         self.users.invalidate(USERS);
         r
     }
@@ -878,19 +908,6 @@ fn same_name(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
 }
 
-/// Percent-encode one path segment.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -928,12 +945,12 @@ mod tests {
         assert_eq!(Scope::Global.path("secrets"), "/api/secrets");
         assert_eq!(Scope::Org(2).path("registries"), "/api/orgs/2/registries");
         assert_eq!(Scope::Repo(1).path("secrets"), "/api/repos/1/secrets");
-        assert_eq!(enc("has space"), "has%20space");
+        assert_eq!(http::path_segment("has space"), "has%20space");
         assert_eq!(
-            enc("registry.example.com:5000"),
+            http::path_segment("registry.example.com:5000"),
             "registry.example.com:5000"
         );
-        assert_eq!(enc("a/b"), "a%2Fb");
+        assert_eq!(http::path_segment("a/b"), "a%2Fb");
         assert!(same_name("wp-rec/APP-ONE", "wp-rec/app-one"));
     }
 }
