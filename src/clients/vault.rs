@@ -19,6 +19,9 @@ use tfplugin::secret::{register_secret, Secret};
 
 pub const SYSTEM: &str = "Vault";
 
+/// The KV v2 mount a Vault reference uses when it names none (Vault's own default).
+pub const DEFAULT_MOUNT: &str = "secret";
+
 /// Renew when less than this share of the lease is left (or less than a minute).
 const RENEW_FRACTION: f64 = 0.25;
 const RENEW_MIN: Duration = Duration::from_secs(60);

@@ -72,7 +72,11 @@ impl DataSource for VaultKvKeys {
 
     async fn read(&self, _cx: &Ctx, c: State, diags: &mut Diagnostics) -> Option<State> {
         let vault = self.data.vault(diags)?;
-        let mount = c.mount.known().cloned().unwrap_or_else(|| "secret".into());
+        let mount = c
+            .mount
+            .known()
+            .cloned()
+            .unwrap_or_else(|| crate::clients::vault::DEFAULT_MOUNT.into());
         let path = c.path.known()?.trim_matches('/').to_string();
         let kv = match vault.read_kv(&mount, &path).await {
             Ok(kv) => kv,

@@ -434,7 +434,7 @@ fn logins(st: &State) -> Vec<Login> {
 fn vault_password(m: &VaultMap) -> Option<Password> {
     let field = |k: &str| m.get(k).cloned().unwrap_or(Val::Null);
     let [mount, path, key] = VAULT_KEYS.map(field);
-    let mount = mount.known_or_else(|| "secret".into());
+    let mount = mount.known_or_else(|| crate::clients::vault::DEFAULT_MOUNT.into());
     let kv = KvRef::new(mount, path.into_known()?);
     Some(Password::Vault(kv, key.into_known()?))
 }

@@ -22,7 +22,7 @@ use tfplugin::typed::Val;
 mod vault;
 pub use vault::{check_vault, refresh, written};
 
-pub const DEFAULT_MOUNT: &str = "secret";
+pub use crate::clients::vault::DEFAULT_MOUNT;
 
 /// The computed attribute with the KV version written.
 pub const VERSION: &str = "vault_version";
