@@ -8,6 +8,7 @@ pub mod http;
 pub mod image_ref;
 pub mod kubernetes;
 pub mod registry;
+pub mod retry;
 pub mod vault;
 pub mod woodpecker;
 
