@@ -56,7 +56,7 @@ pub fn check_offline(
     if let Some(image) = image {
         problems.extend(check_repository(image));
     }
-    let re = match tag_pattern.map(|p| regex::Regex::new(&format!("^(?:{p})$"))) {
+    let re = match tag_pattern.map(anchored_tag_pattern) {
         Some(Ok(re)) => Some(re),
         Some(Err(e)) => {
             let summary = "Invalid tag_pattern".into();
@@ -76,6 +76,25 @@ pub fn check_offline(
         problems.push(problem(Blame::Digest, "Invalid digest".into(), detail));
     }
     problems
+}
+
+/// `^(?:pattern)$`, compiled once per distinct pattern: every resource of a plan checks its tag
+/// at validate and at plan, nearly always against the same (default) pattern.
+fn anchored_tag_pattern(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = regex::Regex::new(&format!("^(?:{pattern})$"))?;
+    let mut m = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if m.len() >= 64 {
+        m.clear(); // a bound, for configurations with a pattern per resource
+    }
+    m.insert(pattern.to_string(), re.clone());
+    Ok(re)
 }
 
 /// `image` is a repository only (the tag has an attribute of its own), and a valid one.

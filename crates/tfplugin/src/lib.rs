@@ -2,6 +2,7 @@
 //! Terraform-specific, nothing about what a provider manages.
 //!
 //! * [`handshake`], [`server`], [`proto`]: go-plugin handshake (AutoMTLS) and the gRPC service.
+//! * [`tls`]: the process's TLS crypto provider (ring, plus P-521 verification).
 //! * [`value`]: cty types and values, their msgpack and JSON codecs.
 //! * [`typed`]: cty values to and from a resource's serde state struct (`Val<T>`).
 //! * [`schema`], [`validate`], [`state!`]: schemas, validators, state structs declared once.
@@ -20,6 +21,7 @@ pub mod schema;
 pub mod secret;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod typed;
 pub mod validate;
 pub mod value;

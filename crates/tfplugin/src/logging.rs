@@ -95,6 +95,11 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         *meta.level() <= self.max
     }
 
+    /// Lets tracing skip the events below the level at their call site, at no cost per event.
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::from_level(self.max))
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if *meta.level() > self.max {

@@ -12,7 +12,7 @@ use crate::value::{decode_json, decode_msgpack, encode_msgpack, DecodeJsonOpts, 
 use pb::provider_server::Provider as PbProvider;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -20,7 +20,9 @@ pub struct ProviderService {
     provider: Arc<dyn DynProvider>,
     resources: HashMap<String, Arc<dyn DynResource>>,
     data_sources: HashMap<String, Arc<dyn DynDataSource>>,
-    schema_response: pb::get_provider_schema::Response,
+    /// Built on the first GetProviderSchema, not before the handshake line (and never for the
+    /// provider processes that Terraform >= 1.6 starts without asking for the schema).
+    schema_response: OnceLock<pb::get_provider_schema::Response>,
     stop: Mutex<CancellationToken>,
 }
 
@@ -36,26 +38,32 @@ impl ProviderService {
             .into_iter()
             .map(|d| (d.type_name().to_string(), d))
             .collect();
-        let schema_response = pb::get_provider_schema::Response {
-            provider: Some(schema_to_proto(provider.schema())),
-            resource_schemas: resources
-                .iter()
-                .map(|(k, r)| (k.clone(), schema_to_proto(r.schema())))
-                .collect(),
-            data_source_schemas: data_sources
-                .iter()
-                .map(|(k, d)| (k.clone(), schema_to_proto(d.schema())))
-                .collect(),
-            server_capabilities: Some(capabilities()),
-            ..Default::default()
-        };
         ProviderService {
             provider,
             resources,
             data_sources,
-            schema_response,
+            schema_response: OnceLock::new(),
             stop: Mutex::new(CancellationToken::new()),
         }
+    }
+
+    fn schema_response(&self) -> &pb::get_provider_schema::Response {
+        self.schema_response
+            .get_or_init(|| pb::get_provider_schema::Response {
+                provider: Some(schema_to_proto(self.provider.schema())),
+                resource_schemas: self
+                    .resources
+                    .iter()
+                    .map(|(k, r)| (k.clone(), schema_to_proto(r.schema())))
+                    .collect(),
+                data_source_schemas: self
+                    .data_sources
+                    .iter()
+                    .map(|(k, d)| (k.clone(), schema_to_proto(d.schema())))
+                    .collect(),
+                server_capabilities: Some(capabilities()),
+                ..Default::default()
+            })
     }
 
     fn ctx(&self, caps: Option<&pb::ClientCapabilities>) -> Ctx {
@@ -296,7 +304,7 @@ impl PbProvider for ProviderService {
         &self,
         _r: Request<pb::get_provider_schema::Request>,
     ) -> Rsp<pb::get_provider_schema::Response> {
-        Ok(Response::new(self.schema_response.clone()))
+        Ok(Response::new(self.schema_response().clone()))
     }
 
     async fn get_resource_identity_schemas(

@@ -11,7 +11,7 @@ use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::plan::{null_write_only, plan_default};
 use super::validation::{check_write_only_allowed, run_validators};
@@ -84,33 +84,48 @@ pub trait DynProvider: Send + Sync {
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
 }
 
-/// Wraps a typed implementation and caches its schema and type.
+/// Wraps a typed implementation and caches its schema and type, built on first use: a
+/// provider process that Terraform starts for a few types never builds the others' schemas
+/// (validator regexes included), and none is built before the handshake line.
 pub struct Typed<R> {
     inner: R,
-    schema: Schema,
-    ty: Type,
+    build: fn(&R) -> Schema,
+    built: OnceLock<(Schema, Type)>,
 }
 
 impl<R> Typed<R> {
-    fn with(inner: R, schema: Schema) -> Self {
-        let ty = schema.value_type();
-        Typed { inner, schema, ty }
+    fn with(inner: R, build: fn(&R) -> Schema) -> Self {
+        Typed {
+            inner,
+            build,
+            built: OnceLock::new(),
+        }
+    }
+    fn built(&self) -> &(Schema, Type) {
+        self.built.get_or_init(|| {
+            let schema = (self.build)(&self.inner);
+            let ty = schema.value_type();
+            (schema, ty)
+        })
+    }
+    fn sch(&self) -> &Schema {
+        &self.built().0
+    }
+    fn ty(&self) -> &Type {
+        &self.built().1
     }
 }
 
 pub fn resource<R: Resource>(r: R) -> Arc<dyn DynResource> {
-    let s = r.schema();
-    Arc::new(Typed::with(r, s))
+    Arc::new(Typed::with(r, R::schema))
 }
 
 pub fn data_source<D: DataSource>(d: D) -> Arc<dyn DynDataSource> {
-    let s = d.schema();
-    Arc::new(Typed::with(d, s))
+    Arc::new(Typed::with(d, D::schema))
 }
 
 pub fn provider<P: Provider>(p: P) -> Arc<dyn DynProvider> {
-    let s = p.schema();
-    Arc::new(Typed::with(p, s))
+    Arc::new(Typed::with(p, P::schema))
 }
 
 fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<T> {
@@ -154,18 +169,18 @@ impl<R: Resource> DynResource for Typed<R> {
         self.inner.type_name()
     }
     fn schema(&self) -> &Schema {
-        &self.schema
+        self.sch()
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        self.ty()
     }
     fn state_fields(&self) -> StateFields {
         state_fields::<R::State>()
     }
 
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        check_write_only_allowed(&self.schema.block, config, cx, diags);
-        run_validators(&self.schema.block, config, diags);
+        check_write_only_allowed(&self.sch().block, config, cx, diags);
+        run_validators(&self.sch().block, config, diags);
         if let Some(c) = decode::<R::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -188,7 +203,7 @@ impl<R: Resource> DynResource for Typed<R> {
                 private: prior_private,
             });
         }
-        let (planned, requires_replace) = plan_default(&self.schema.block, prior, config, proposed);
+        let (planned, requires_replace) = plan_default(&self.sch().block, prior, config, proposed);
         let req = PlanRequest {
             prior: if prior.is_null() {
                 None
@@ -207,8 +222,8 @@ impl<R: Resource> DynResource for Typed<R> {
         if diags.has_errors() {
             return None;
         }
-        let mut planned = encode(&plan.state, &self.ty, "the plan", diags)?;
-        null_write_only(&self.schema.block, &mut planned);
+        let mut planned = encode(&plan.state, self.ty(), "the plan", diags)?;
+        null_write_only(&self.sch().block, &mut planned);
         Some(PlanOutcome {
             planned,
             requires_replace: plan.requires_replace,
@@ -259,9 +274,9 @@ impl<R: Resource> DynResource for Typed<R> {
             self.inner.update(cx, &mut req, diags).await
         };
         let new_state = match result {
-            Some(s) => match encode(&s, &self.ty, "the new state", diags) {
+            Some(s) => match encode(&s, self.ty(), "the new state", diags) {
                 Some(mut v) => {
-                    null_write_only(&self.schema.block, &mut v);
+                    null_write_only(&self.sch().block, &mut v);
                     if !v.is_wholly_known() {
                         diags.error(
                             "Provider returned unknown values after apply",
@@ -295,9 +310,9 @@ impl<R: Resource> DynResource for Typed<R> {
             return (current.clone(), private);
         };
         match self.inner.read(cx, s, &mut private, diags).await {
-            Some(Read::Found(s)) => match encode(&s, &self.ty, "the refreshed state", diags) {
+            Some(Read::Found(s)) => match encode(&s, self.ty(), "the refreshed state", diags) {
                 Some(mut v) => {
-                    null_write_only(&self.schema.block, &mut v);
+                    null_write_only(&self.sch().block, &mut v);
                     (v, private)
                 }
                 None => (current.clone(), private),
@@ -316,8 +331,8 @@ impl<R: Resource> DynResource for Typed<R> {
             failed_without_reason(diags, self.type_name(), "import");
             return None;
         };
-        let mut v = encode(&s, &self.ty, "the imported state", diags)?;
-        null_write_only(&self.schema.block, &mut v);
+        let mut v = encode(&s, self.ty(), "the imported state", diags)?;
+        null_write_only(&self.sch().block, &mut v);
         Some(v)
     }
 
@@ -329,7 +344,7 @@ impl<R: Resource> DynResource for Typed<R> {
                 return None;
             }
         };
-        if version != self.schema.version {
+        if version != self.sch().version {
             let Some(upgraded) = self.inner.upgrade_state(version, json, diags) else {
                 failed_without_reason(diags, self.type_name(), "state upgrade");
                 return None;
@@ -337,8 +352,8 @@ impl<R: Resource> DynResource for Typed<R> {
             json = upgraded;
         }
         // Attributes that the schema no longer has are dropped, as Terraform's own SDKs do.
-        let json = prune_to_type(json, &self.ty);
-        match state_json_to_value(&json, &self.ty, &mut String::new()) {
+        let json = prune_to_type(json, self.ty());
+        match state_json_to_value(&json, self.ty(), &mut String::new()) {
             Ok(v) => Some(v),
             Err(e) => {
                 diags.error("Could not read the stored state", e.to_string());
@@ -354,16 +369,16 @@ impl<D: DataSource> DynDataSource for Typed<D> {
         self.inner.type_name()
     }
     fn schema(&self) -> &Schema {
-        &self.schema
+        self.sch()
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        self.ty()
     }
     fn state_fields(&self) -> StateFields {
         state_fields::<D::State>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.sch().block, config, diags);
         if let Some(c) = decode::<D::State>(config, "configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
@@ -374,23 +389,23 @@ impl<D: DataSource> DynDataSource for Typed<D> {
             failed_without_reason(diags, self.type_name(), "read");
             return None;
         };
-        encode(&s, &self.ty, "the data source result", diags)
+        encode(&s, self.ty(), "the data source result", diags)
     }
 }
 
 #[async_trait]
 impl<P: Provider> DynProvider for Typed<P> {
     fn schema(&self) -> &Schema {
-        &self.schema
+        self.sch()
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        self.ty()
     }
     fn config_fields(&self) -> StateFields {
         state_fields::<P::Config>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.sch().block, config, diags);
         if let Some(c) = decode::<P::Config>(config, "provider configuration", diags) {
             self.inner.validate(cx, &c, diags).await;
         }
