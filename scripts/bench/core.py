@@ -85,12 +85,25 @@ def handshake(binary, cert_pem):
     p = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     line = p.stdout.readline()
     dt = time.perf_counter() - t0
+    cpu = cpu_ns(p.pid)
     time.sleep(0.05)
     rss = rss_kib(p.pid)
     p.kill()
     p.wait()
     assert line.count(b"|") >= 4, line
-    return dt, rss
+    return dt, rss, cpu
+
+
+def cpu_ns(pid):
+    """On-CPU time of every thread of `pid` so far (ns, from schedstat): unlike wall time, it
+    does not grow when other work on the machine keeps the process waiting for a core."""
+    total = 0
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            total += int(Path(f"/proc/{pid}/task/{t}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def schema_json(cli, overrides, env):
@@ -106,6 +119,8 @@ def schema_json(cli, overrides, env):
         e.pop("TF_LOG", None)
         peak = [0]
         stop = threading.Event()
+        # Only the binaries under test: other provider processes may run on the machine.
+        binaries = {os.path.realpath(Path(d) / f"terraform-provider-{src.split('/')[1]}") for src, d in overrides}
 
         def watch():
             while not stop.is_set():
@@ -116,7 +131,7 @@ def schema_json(cli, overrides, env):
                         exe = os.readlink(f"/proc/{pid}/exe")
                     except OSError:
                         continue
-                    if "terraform-provider-" in os.path.basename(exe):
+                    if exe in binaries:
                         v = rss_kib(pid)
                         if v and v > peak[0]:
                             peak[0] = v
@@ -177,8 +192,8 @@ def run(cicd, runs=15, cli_keys=("TERRAFORM_103", "TERRAFORM_LATEST", "TOFU"), l
         pem = client_cert(tmp)
         log(f"\nhandshake: process start -> handshake line, {runs} runs each "
             f"(spawn + read floor of this measurement: {out['floor_ms']:.2f} ms)")
-        log(f"{'provider':<26} {'AutoMTLS median ms':>19} {'min ms':>8} {'no TLS median ms':>17} "
-            f"{'RSS at handshake':>17} {'binary MiB':>11}")
+        log(f"{'provider':<26} {'AutoMTLS median ms':>19} {'min ms':>8} {'CPU ms':>7} {'no TLS median ms':>17} "
+            f"{'CPU ms':>7} {'RSS at handshake':>17} {'binary MiB':>11}")
         for key, name, b, _ in providers:
             tls = [handshake(b, pem) for _ in range(runs)]
             plain = [handshake(b, None) for _ in range(runs)]
@@ -186,11 +201,13 @@ def run(cicd, runs=15, cli_keys=("TERRAFORM_103", "TERRAFORM_LATEST", "TOFU"), l
             f = out[key] = {
                 "tls_ms": med(ts), "tls_min_ms": min(ts),
                 "plain_ms": med([r[0] * 1000 for r in plain]),
+                "tls_cpu_ms": med([r[2] / 1e6 for r in tls if r[2] is not None] or [0]),
+                "plain_cpu_ms": med([r[2] / 1e6 for r in plain if r[2] is not None] or [0]),
                 "rss_kib": med([r[1] for r in tls if r[1]]),
                 "binary_mib": b.stat().st_size / 2**20, "schema": {},
             }
-            log(f"{name:<26} {f['tls_ms']:>19.1f} {f['tls_min_ms']:>8.1f} {f['plain_ms']:>17.2f} "
-                f"{f['rss_kib'] / 1024:>13.1f} MiB {f['binary_mib']:>11.1f}")
+            log(f"{name:<26} {f['tls_ms']:>19.1f} {f['tls_min_ms']:>8.1f} {f['tls_cpu_ms']:>7.1f} "
+                f"{f['plain_ms']:>17.2f} {f['plain_cpu_ms']:>7.2f} {f['rss_kib'] / 1024:>13.1f} MiB {f['binary_mib']:>11.1f}")
     for cli_key in cli_keys:
         cli = env.get(cli_key)
         if not cli:

@@ -36,9 +36,11 @@ KINDS = ("cicd_image_deployment", "null_resource", "terraform_data")
 
 
 class PeakRss:
-    """Peak VmHWM of every terraform-provider-* process seen while running (sampled every 5 ms)."""
+    """Peak VmHWM of the processes running one of `binaries` (sampled every 5 ms): only the
+    providers under test, since other provider processes may run on the machine."""
 
-    def __init__(self):
+    def __init__(self, binaries):
+        self.binaries = {os.path.realpath(b) for b in binaries}
         self.peak = 0
         self._stop = threading.Event()
         self._th = threading.Thread(target=self._watch, daemon=True)
@@ -52,7 +54,7 @@ class PeakRss:
                     exe = os.readlink(f"/proc/{pid}/exe")
                 except OSError:
                     continue
-                if os.path.basename(exe).startswith("terraform-provider-"):
+                if exe in self.binaries:
                     v = rss_kib(pid)
                     if v and v > self.peak:
                         self.peak = v
@@ -136,7 +138,7 @@ def run(counts=(200, 400, 800), runs=3, cli_key="TERRAFORM_LATEST", provider_dir
                 log(f"{kind}: apply up to {n} resources in {time.monotonic() - t:.1f}s")
                 times, peak = [], 0
                 for _ in range(runs):
-                    with PeakRss() as rss:
+                    with PeakRss([pdir / "terraform-provider-cicd", null_dir / "terraform-provider-null"]) as rss:
                         t = time.perf_counter()
                         r = subprocess.run([cli, "plan", "-detailed-exitcode", "-no-color", "-input=false"], cwd=d,
                                            env=run_env, capture_output=True, text=True)
