@@ -70,8 +70,10 @@ class PeakRss:
 
 
 def hcl(kind, names, ns=None, image=None, tag=None):
-    header = ('terraform {\n  required_providers {\n'
-              '    cicd = { source = "viktorbarzin/cicd" }\n    null = { source = "hashicorp/null" }\n  }\n}\n')
+    # Only the provider the kind needs: Terraform starts every declared provider.
+    need = {"cicd_image_deployment": '    cicd = { source = "viktorbarzin/cicd" }\n',
+            "null_resource": '    null = { source = "hashicorp/null" }\n'}.get(kind, "")
+    header = 'terraform {\n  required_providers {\n' + need + '  }\n}\n'
     names_hcl = "[" + ", ".join(f'"{n}"' for n in names) + "]"
     body = f"locals {{ names = {names_hcl} }}\n"
     if kind == "cicd_image_deployment":
