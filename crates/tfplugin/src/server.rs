@@ -5,6 +5,7 @@
 //! configuration uses the feature.
 
 use crate::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::ephemeral;
 use crate::proto::tfplugin6 as pb;
 use crate::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
 use crate::schema::{AttrType, Attribute, Block, NestingMode, Schema};
@@ -20,6 +21,7 @@ pub struct ProviderService {
     provider: Arc<dyn DynProvider>,
     resources: HashMap<String, Arc<dyn DynResource>>,
     data_sources: HashMap<String, Arc<dyn DynDataSource>>,
+    ephemeral: ephemeral::rpc::Registry,
     schema_response: pb::get_provider_schema::Response,
     stop: Mutex<CancellationToken>,
 }
@@ -36,6 +38,11 @@ impl ProviderService {
             .into_iter()
             .map(|d| (d.type_name().to_string(), d))
             .collect();
+        let ephemeral: ephemeral::rpc::Registry = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (e.type_name().to_string(), e))
+            .collect();
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(schema_to_proto(provider.schema())),
             resource_schemas: resources
@@ -46,6 +53,10 @@ impl ProviderService {
                 .iter()
                 .map(|(k, d)| (k.clone(), schema_to_proto(d.schema())))
                 .collect(),
+            ephemeral_resource_schemas: ephemeral
+                .iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(e.schema())))
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
@@ -53,6 +64,7 @@ impl ProviderService {
             provider,
             resources,
             data_sources,
+            ephemeral,
             schema_response,
             stop: Mutex::new(CancellationToken::new()),
         }
@@ -121,7 +133,7 @@ async fn cancellable<T>(
 // ---------------------------------------------------------------------------------------------
 // Conversions.
 
-fn decode_dv(
+pub(crate) fn decode_dv(
     dv: Option<&pb::DynamicValue>,
     ty: &Type,
     what: &str,
@@ -146,7 +158,7 @@ fn decode_dv(
     }
 }
 
-fn encode_dv(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
+pub(crate) fn encode_dv(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
     match encode_msgpack(ty, v) {
         Ok(b) => Some(pb::DynamicValue {
             msgpack: b,
@@ -268,6 +280,12 @@ fn attr_to_proto(a: &Attribute) -> pb::schema::Attribute {
 
 type Rsp<T> = Result<Response<T>, Status>;
 
+fn sorted_keys<V>(m: &HashMap<String, V>) -> impl Iterator<Item = String> {
+    let mut k: Vec<String> = m.keys().cloned().collect();
+    k.sort();
+    k.into_iter()
+}
+
 #[tonic::async_trait]
 impl PbProvider for ProviderService {
     async fn get_metadata(
@@ -287,6 +305,9 @@ impl PbProvider for ProviderService {
             data_sources: data_sources
                 .into_iter()
                 .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
+                .collect(),
+            ephemeral_resources: sorted_keys(&self.ephemeral)
+                .map(|type_name| pb::get_metadata::EphemeralMetadata { type_name })
                 .collect(),
             ..Default::default()
         }))
@@ -593,6 +614,45 @@ impl PbProvider for ProviderService {
             }
         }
         out.diagnostics = diags_to_proto(&diags);
+        Ok(Response::new(out))
+    }
+
+    // Ephemeral resources: the bodies are in crate::ephemeral::rpc.
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        r: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Rsp<pb::validate_ephemeral_resource_config::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::validate(&self.ephemeral, &cx, r.into_inner()).await;
+        Ok(Response::new(out))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        r: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Rsp<pb::open_ephemeral_resource::Response> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let out = ephemeral::rpc::open(&self.ephemeral, &cx, r).await;
+        Ok(Response::new(out))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        r: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Rsp<pb::renew_ephemeral_resource::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::renew(&self.ephemeral, &cx, r.into_inner()).await;
+        Ok(Response::new(out))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        r: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Rsp<pb::close_ephemeral_resource::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::close(&self.ephemeral, &cx, r.into_inner()).await;
         Ok(Response::new(out))
     }
 

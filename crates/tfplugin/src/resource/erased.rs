@@ -5,6 +5,7 @@
 
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::{AttrPath, Diagnostics};
+use crate::ephemeral::DynEphemeralResource;
 use crate::schema::Schema;
 use crate::typed::{from_value, state_json_to_value, to_value};
 use crate::value::{Type, Value};
@@ -82,6 +83,7 @@ pub trait DynProvider: Send + Sync {
     async fn configure(&self, cx: &Ctx, config: &Value, tf_version: &str, diags: &mut Diagnostics);
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>>;
 }
 
 /// Wraps a typed implementation and caches its schema and type.
@@ -405,6 +407,9 @@ impl<P: Provider> DynProvider for Typed<P> {
     }
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         self.inner.data_sources()
+    }
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
+        self.inner.ephemeral_resources()
     }
 }
 

@@ -208,4 +208,8 @@ pub trait Provider: Send + Sync + 'static {
     );
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
+    /// Ephemeral resource types (see [`crate::ephemeral`]); none unless overridden.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn crate::ephemeral::DynEphemeralResource>> {
+        Vec::new()
+    }
 }
