@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod data_sources;
 pub mod docs;
+pub mod ephemeral_resources;
 pub mod image_check;
 pub mod provider;
 pub mod pull_secret;
@@ -38,10 +39,10 @@ and run `terraform init` / `tofu init`. To debug it, run it with --debug and fol
 instructions.",
 };
 
-/// The provider, composed from every resource and data source type.
+/// The provider, composed from every resource, data source and ephemeral resource type.
 pub fn provider() -> Arc<dyn DynProvider> {
-    tfplugin::resource::provider(provider::CicdProvider::new(
-        resources::all,
-        data_sources::all,
-    ))
+    tfplugin::resource::provider(
+        provider::CicdProvider::new(resources::all, data_sources::all)
+            .with_ephemeral_resources(ephemeral_resources::all),
+    )
 }

@@ -41,6 +41,11 @@ impl KvSecret {
         self.data.keys().map(String::as_str)
     }
 
+    /// Every key with its value (for a result that hands the whole secret on, never for logs).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.data.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The value of `key`, or an error naming the path and the keys that exist.
     pub fn get(&self, key: &str) -> Result<&Secret, Error> {
         self.data.get(key).ok_or_else(|| {

@@ -18,6 +18,7 @@ pub use settings::{Config, Configured, Settings};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::ephemeral::DynEphemeralResource;
 use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -29,6 +30,7 @@ pub struct CicdProvider {
     resources: Registry<dyn DynResource>,
     data_sources: Registry<dyn DynDataSource>,
     extra_resources: Vec<Arc<dyn DynResource>>,
+    ephemeral_resources: Registry<dyn DynEphemeralResource>,
 }
 
 /// Builds the type-erased types of one kind around the shared provider data.
@@ -44,7 +46,14 @@ impl CicdProvider {
             resources,
             data_sources,
             extra_resources: Vec::new(),
+            ephemeral_resources: |_| Vec::new(),
         }
+    }
+
+    /// Serve these ephemeral resource types (`ephemeral` blocks, Terraform >= 1.10).
+    pub fn with_ephemeral_resources(mut self, e: Registry<dyn DynEphemeralResource>) -> Self {
+        self.ephemeral_resources = e;
+        self
     }
 
     pub fn data(&self) -> ProviderData {
@@ -163,5 +172,9 @@ impl Provider for CicdProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         (self.data_sources)(&self.data)
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
+        (self.ephemeral_resources)(&self.data)
     }
 }
