@@ -5,6 +5,10 @@
 //! per-CLI tests run in parallel; cleanup removes them whether the steps passed or not.
 
 use crate::support::{stack_env, Cli, Exit, Scenario, Step};
+
+/// `cicd_vault_kv` feeding a write-only password: tests/support/steps/ephemeral.rs.
+#[path = "ephemeral.rs"]
+pub mod ephemeral;
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::process::Command;
