@@ -68,6 +68,17 @@ resource "cicd_woodpecker_global_secret" "eph" {{
     }
 }
 
+/// Delete the global secret through Woodpecker's API whatever state a run left it in (a run
+/// that failed between apply and destroy would otherwise block the next one's create).
+fn delete_global_secret(name: &str) {
+    let e = crate::support::stack_env();
+    let _ = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-X", "DELETE", "-H"])
+        .arg(format!("Authorization: Bearer {}", e["WOODPECKER_TOKEN"]))
+        .arg(format!("{}/api/secrets/{name}", e["WOODPECKER_SERVER"]))
+        .status();
+}
+
 /// Every member of a zip file (a saved plan), uncompressed, as text.
 fn zip_text(path: &std::path::Path) -> String {
     let out = std::process::Command::new("python3")
@@ -101,6 +112,7 @@ pub fn vault_kv(cli: &Cli) -> Scenario<VaultKv> {
     let seed = S::out_of_band("seed: a namespace and the Vault secret", |w| {
         let x = &w.x;
         create_ns(&x.ns);
+        delete_global_secret(&format!("{}_eph", x.p));
         bao(&[
             "kv",
             "put",
@@ -181,9 +193,10 @@ pub fn vault_kv(cli: &Cli) -> Scenario<VaultKv> {
         ]
     };
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
-        "remove the namespace and the Vault path",
+        "remove the namespace, the Vault path and the global secret",
         |w| {
             delete_ns(&w.x.ns);
+            delete_global_secret(&format!("{}_eph", w.x.p));
             bao(&["kv", "metadata", "delete", &format!("secret/{}", w.x.vpath)]);
         },
     )])
