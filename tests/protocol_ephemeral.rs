@@ -230,6 +230,26 @@ async fn open_reads_vault_and_renew_close_are_no_ops() {
         e0
     );
 
+    // An unknown path (Terraform never sends one; said plainly should a client do so).
+    let mut unknown = kv_config(&path, None);
+    if let Value::Object(o) = &mut unknown {
+        o.insert("path".into(), Value::unknown());
+    }
+    let r = c
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: KV.into(),
+            config: dv(&ty, &unknown),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.result.is_none());
+    assert_eq!(
+        errors(&r.diagnostics)[0].summary,
+        "Vault secret not known yet"
+    );
+
     let r = c
         .renew_ephemeral_resource(pb::renew_ephemeral_resource::Request {
             type_name: KV.into(),

@@ -91,7 +91,17 @@ impl EphemeralResource for VaultKv {
             .known()
             .cloned()
             .unwrap_or_else(|| DEFAULT_MOUNT.into());
-        let path = c.path.known()?.trim_matches('/').to_string();
+        // NOTE: Terraform opens an ephemeral resource only with a wholly known configuration;
+        // say so plainly should a client ever send an unknown path or mount.
+        let (Some(path), false) = (c.path.known(), c.mount.is_unknown()) else {
+            diags.error_at(
+                AttrPath::root(State::ATTR.path),
+                "Vault secret not known yet",
+                "mount and path must be known when the ephemeral resource is opened.",
+            );
+            return None;
+        };
+        let path = path.trim_matches('/').to_string();
         let read = match c.version.known() {
             Some(&n) => vault.read_kv_version(&mount, &path, n).await,
             None => vault.read_kv(&mount, &path).await,
