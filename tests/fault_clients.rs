@@ -75,7 +75,11 @@ async fn a_secret_whose_create_answer_is_lost_is_adopted_not_created_twice() {
         .await
         .unwrap();
     assert_eq!(s.name, "lost_answer");
-    assert_eq!(posts(&proxy, "/api/secrets"), 1, "one POST: the second was not sent");
+    assert_eq!(
+        posts(&proxy, "/api/secrets"),
+        1,
+        "one POST: the second was not sent"
+    );
     let all = c.secrets(Scope::Global).await.unwrap();
     assert_eq!(all.iter().filter(|s| s.name == "lost_answer").count(), 1);
 }
@@ -98,7 +102,11 @@ async fn a_secret_create_that_never_arrived_is_sent_again() {
             .await
             .unwrap();
         assert_eq!(s.name, name);
-        assert_eq!(posts(&proxy, "/api/secrets"), 2, "{fault:?}: looked up, then created");
+        assert_eq!(
+            posts(&proxy, "/api/secrets"),
+            2,
+            "{fault:?}: looked up, then created"
+        );
     }
 }
 
@@ -127,20 +135,24 @@ async fn repo_activation_cron_registry_and_user_survive_lost_answers() {
         enabled: true,
     };
     let got = c.create_cron(repo.id, &cron).await.unwrap();
-    assert_eq!((got.name.as_str(), got.schedule.as_str()), ("nightly", "0 3 * * *"));
+    assert_eq!(
+        (got.name.as_str(), got.schedule.as_str()),
+        ("nightly", "0 3 * * *")
+    );
     let path = format!("/api/repos/{}/cron", repo.id);
     assert_eq!(posts(&proxy, &path), 1);
-    assert_eq!(c.crons(repo.id).await.unwrap().len(), 1, "no duplicate cron");
+    assert_eq!(
+        c.crons(repo.id).await.unwrap().len(),
+        1,
+        "no duplicate cron"
+    );
 
     let reg = RegistryWrite {
         address: "registry.example.com".into(),
         username: "ci".into(),
         password: Sensitive::new("pw"),
     };
-    let got = c
-        .create_registry(Scope::Repo(repo.id), &reg)
-        .await
-        .unwrap();
+    let got = c.create_registry(Scope::Repo(repo.id), &reg).await.unwrap();
     assert_eq!(got.username, "ci");
 
     let user = UserWrite {
@@ -152,5 +164,13 @@ async fn repo_activation_cron_registry_and_user_survive_lost_answers() {
     let got = c.create_user(&user).await.unwrap();
     assert_eq!(got.login, "lost-answer-user");
     assert_eq!(posts(&proxy, "/api/users"), 1);
-    assert!(proxy.stats().faults.get("reset_after").copied().unwrap_or(0) >= 4);
+    assert!(
+        proxy
+            .stats()
+            .faults
+            .get("reset_after")
+            .copied()
+            .unwrap_or(0)
+            >= 4
+    );
 }
