@@ -15,6 +15,8 @@
 //! are tried in order; latency adds up and does not stop the search, any other fault does.
 //! [`Stats`] counts what passed and what was injected, so a test can print requests retried
 //! and time added. The randomness is a seeded xorshift: a run can be repeated with its seed.
+//! [`Proxy::set_streak_limit`] bounds the faults in a row for one method and path, so that a
+//! test of transient faults does not fail on an unlucky run of five.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -232,11 +234,24 @@ struct Shared {
     rng: Mutex<u64>,
     stats: Mutex<Stats>,
     received: AtomicU64,
+    /// At most this many faults in a row for one method and path (None: no limit).
+    streak_limit: Mutex<Option<u32>>,
+    streaks: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Shared {
     /// The faults for one request: latencies first, then at most one other fault.
     fn decide(&self, method: &str, path: &str) -> (Duration, Option<Fault>) {
+        let key = format!("{method} {path}");
+        let limit = *self.streak_limit.lock().unwrap_or_else(|p| p.into_inner());
+        let streak = self
+            .streaks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied()
+            .unwrap_or(0);
+        let may_fail = limit.is_none_or(|l| streak < l);
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut latency = Duration::ZERO;
         let mut hit = None;
@@ -249,7 +264,8 @@ impl Shared {
             if r.matched <= r.rule.skip || r.rule.count.is_some_and(|c| r.injected >= c) {
                 continue;
             }
-            if self.roll() >= r.rule.probability {
+            let is_latency = matches!(r.rule.fault, Fault::Latency { .. });
+            if self.roll() >= r.rule.probability || (!is_latency && !may_fail) {
                 continue;
             }
             r.injected += 1;
@@ -263,6 +279,14 @@ impl Shared {
             }
         }
         drop(rules);
+        {
+            let mut st = self.streaks.lock().unwrap_or_else(|p| p.into_inner());
+            if hit.is_some() {
+                *st.entry(key).or_default() += 1;
+            } else {
+                st.remove(&key);
+            }
+        }
         let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         for k in kinds {
             *s.faults.entry(k).or_default() += 1;
@@ -304,6 +328,8 @@ impl Proxy {
             rng: Mutex::new(seed.max(1)),
             stats: Mutex::new(Stats::default()),
             received: AtomicU64::new(0),
+            streak_limit: Mutex::new(None),
+            streaks: Mutex::new(BTreeMap::new()),
         });
         let (stop, mut stopped) = tokio::sync::oneshot::channel();
         let s = shared.clone();
@@ -389,6 +415,16 @@ impl Proxy {
                 injected: 0,
             })
             .collect();
+    }
+
+    /// Inject at most `n` faults in a row for one method and path (a transient fault passes
+    /// on a later attempt); `None`: no limit (a permanent fault).
+    pub fn set_streak_limit(&self, n: Option<u32>) {
+        *self
+            .shared
+            .streak_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = n;
     }
 
     pub fn stats(&self) -> Stats {
