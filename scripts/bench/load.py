@@ -27,9 +27,9 @@ def main():
         ["cargo", "test", "--test", "acceptance_load", "--", "--nocapture"],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
-    for line in (r.stdout + r.stderr).splitlines():
-        if line.startswith("[load ") or line.startswith("test result"):
-            print(line)
+    lines = (r.stderr + r.stdout).splitlines()
+    for line in [l for l in lines if l.startswith("[load ")] + [l for l in lines if l.startswith("test result")]:
+        print(line)
     if r.returncode != 0:
         print((r.stdout + r.stderr)[-6000:], file=sys.stderr)
     return r.returncode
