@@ -256,9 +256,14 @@ resource "cicd_image_deployment" "d" {{
             *counts.entry(sys.to_string()).or_default() += 1;
         }
         let total: usize = counts.values().sum();
+        let retries = run
+            .all()
+            .lines()
+            .filter(|l| l.contains("transient failure, retrying"))
+            .count();
         let n = self.total();
         eprintln!(
-            "[load N={n}] {phase}: {secs:.1}s, {total} requests ({:.2} per resource): {counts:?}",
+            "[load N={n}] {phase}: {secs:.1}s, {total} requests ({:.2} per resource), {retries} retried: {counts:?}",
             total as f64 / n as f64
         );
         assert!(total > 0, "no request was logged");
