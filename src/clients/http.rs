@@ -3,6 +3,13 @@
 //! tokens), keep the server's error text with the method and path, and count requests per
 //! system in one place ([`request_count`], read by the benchmarks; the Kubernetes client, which
 //! talks through kube-rs, counts through [`note_request`]).
+//!
+//! Retries (see [`Replay`]): each attempt reads the whole answer, so a connection reset or an
+//! answer cut short fails inside the attempt. Reads and idempotent writes are sent again after
+//! a connection error, a cut answer, 429 (after `Retry-After`, if within the policy's limit),
+//! 502, 503 or 504, under [`retry::Policy::DEFAULT`]; other methods only when nothing reached
+//! the server. Every retry is counted ([`retry::retry_count`]) and logged at debug. Timeouts:
+//! 15 s to connect, 30 s without a byte, 120 s per attempt.
 
 use super::{retry, Error};
 use serde::de::DeserializeOwned;
