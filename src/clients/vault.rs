@@ -8,6 +8,11 @@
 //! - KV v2: `GET <mount>/data/<path>` gives `data.data` and `data.metadata.version`. Every value
 //!   read is registered with `secret::register_secret` so that no log line can contain it.
 //!
+//! - Retries: every request goes through [`http::Http`], which retries reads on connection
+//!   errors, cut answers, 429 (after `Retry-After`), 502, 503 and 504; the login and renewal
+//!   POSTs are replayed too (a second login only issues a second token). The provider never
+//!   writes to Vault.
+//!
 //! One login per provider process: the client is held by `ProviderData::shared`.
 
 use super::cache::ListCache;
@@ -268,11 +273,17 @@ impl VaultClient {
                         &self.url(&format!("auth/{}/login", trim_path(mount))),
                     )
                     .json(&body);
-                let a: AuthAnswer = self.http.send_json(req).await.map_err(|e| {
-                    Error::Other(format!(
-                        "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
-                    ))
-                })?;
+                // A login only issues a token: sending it again after a lost answer costs one
+                // unused token lease, never a wrong state.
+                let a: AuthAnswer = self
+                    .http
+                    .send_json_as(req, http::Replay::Idempotent)
+                    .await
+                    .map_err(|e| {
+                        Error::Other(format!(
+                            "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
+                        ))
+                    })?;
                 tracing::debug!(mount = %mount, role = %role, ttl = a.auth.lease_duration, "vault kubernetes login");
                 Ok(Token {
                     value: Secret::new(a.auth.client_token),
@@ -289,7 +300,11 @@ impl VaultClient {
             .request(reqwest::Method::POST, &self.url("auth/token/renew-self"))
             .header("X-Vault-Token", t.value.expose())
             .json(&serde_json::json!({}));
-        let a: AuthAnswer = self.http.send_json(req).await?;
+        // Renewing twice extends the same lease: safe to send again.
+        let a: AuthAnswer = self
+            .http
+            .send_json_as(req, http::Replay::Idempotent)
+            .await?;
         Ok(Token {
             value: Secret::new(a.auth.client_token),
             renewable: a.auth.renewable,
