@@ -212,3 +212,108 @@ pub async fn carry_out(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::registry::tests::{fake, Req};
+    use std::sync::{Arc, Mutex};
+    use tfplugin::secret::Secret;
+
+    /// A forge listing `versions` (name, id) of package `app`; DELETE removes one (403 for
+    /// `deny`). Returns the client and the DELETEs seen, in order.
+    async fn forge(versions: &[(&str, i64)]) -> (ForgejoClient, Arc<Mutex<Vec<String>>>) {
+        let listed: Arc<Mutex<Vec<(String, i64)>>> = Arc::new(Mutex::new(
+            versions
+                .iter()
+                .map(|(v, id)| (v.to_string(), *id))
+                .collect(),
+        ));
+        let deletes = Arc::new(Mutex::new(Vec::new()));
+        let d = deletes.clone();
+        let host = fake(Arc::new(move |r: &Req| {
+            if r.method == "DELETE" {
+                let v = r.path.rsplit('/').next().unwrap().to_string();
+                d.lock().unwrap().push(v.clone());
+                if v == "deny" {
+                    return (403, vec![], r#"{"message":"token does not have write:package"}"#.into());
+                }
+                listed.lock().unwrap().retain(|(n, _)| *n != v);
+                return (204, vec![], String::new());
+            }
+            let page1 = r.path.contains("page=1&") || r.path.ends_with("page=1");
+            let l = listed.lock().unwrap();
+            let items: Vec<serde_json::Value> = if page1 {
+                l.iter()
+                    .map(|(v, id)| serde_json::json!({"id": id, "type": "container", "name": "app", "version": v, "created_at": "2026-11-27T09:24:49Z"}))
+                    .collect()
+            } else {
+                vec![]
+            };
+            let headers = vec![("X-Total-Count".to_string(), l.len().to_string())];
+            (200, headers, serde_json::to_string(&items).unwrap())
+        }))
+        .await;
+        (
+            ForgejoClient::new(&format!("http://{host}"), Secret::new("t")),
+            deletes,
+        )
+    }
+
+    fn a(version: &str, id: i64, stage: (u8, usize)) -> Approved {
+        Approved {
+            package: "app".into(),
+            version: version.into(),
+            id,
+            stage,
+        }
+    }
+
+    #[tokio::test]
+    async fn deletes_exactly_the_planned_versions_stage_by_stage() {
+        let (fj, deletes) = forge(&[
+            ("t1", 1),
+            ("t2", 2),
+            ("re", 33),
+            ("c", 4),
+            ("d", 5),
+            ("keep", 9),
+        ])
+        .await;
+        let planned = [
+            a("t1", 1, (0, 0)),
+            a("t2", 2, (0, 0)),
+            // Pushed again since the plan: another id.
+            a("re", 3, (0, 0)),
+            a("gone", 6, (0, 0)),
+            a("c", 4, (1, 0)),
+            a("d", 5, (1, 1)),
+        ];
+        let done = carry_out(&fj, "o", "container", &planned).await.unwrap();
+        let deleted: Vec<String> = done.deleted.iter().map(|d| d.version.clone()).collect();
+        assert_eq!(deleted, ["t1", "t2", "c", "d"]);
+        assert_eq!(done.replaced, ["app:re"]);
+        assert_eq!(done.gone, ["app:gone"]);
+        assert!(done.failed.is_empty() && done.still_listed.is_empty());
+        let seen = deletes.lock().unwrap().clone();
+        // Only planned, still-present versions; a later stage after the whole earlier one.
+        let mut first: Vec<&str> = seen[..2].iter().map(String::as_str).collect();
+        first.sort();
+        assert_eq!(first, ["t1", "t2"]);
+        assert_eq!(&seen[2..], ["c", "d"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_deletion_stops_the_later_stages() {
+        let (fj, deletes) = forge(&[("deny", 1), ("c", 2)]).await;
+        let planned = [a("deny", 1, (0, 0)), a("c", 2, (1, 0))];
+        let done = carry_out(&fj, "o", "container", &planned).await.unwrap();
+        assert_eq!(done.failed.len(), 1);
+        assert!(done.failed[0].1.is_forbidden());
+        assert_eq!(done.not_tried, [a("c", 2, (1, 0))]);
+        assert_eq!(deletes.lock().unwrap().clone(), ["deny"]);
+        let mut d = Diagnostics::new();
+        done.report("o", &mut d);
+        assert!(d.has_errors());
+    }
+}

@@ -157,3 +157,107 @@ impl Snapshot {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retention::{Policy, RetentionPlan};
+
+    fn policy(packages: PackageFilter) -> Policy {
+        Policy {
+            packages,
+            keep_last: 1,
+            keep_tags: vec![],
+            keep_newer_than: Some(86_400),
+            protect_in_use: Default::default(),
+            delete_latest: false,
+            dry_run: false,
+        }
+    }
+
+    fn listed(name: &str, version: &str, id: i64, created_at: i64) -> PackageVersion {
+        PackageVersion {
+            id,
+            package_type: "container".into(),
+            name: name.into(),
+            version: version.into(),
+            created_at,
+        }
+    }
+
+    /// An index with two children, older tags, and a package the policy does not select.
+    fn inputs() -> Inputs {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let listed = vec![
+            listed("app", "old", 1, 0),
+            listed("app", "new", 2, 900_000),
+            listed("multi", "idx", 3, 0),
+            listed("multi", &d('a'), 4, 0),
+            listed("multi", &d('b'), 5, 0),
+            listed("multi", "idx2", 7, 900_000),
+            listed("other", "x", 6, 0),
+        ];
+        let engine_versions = listed[..6]
+            .iter()
+            .map(|v| Version {
+                package: v.name.clone(),
+                version: v.version.clone(),
+                version_id: v.id,
+                created_at: v.created_at,
+                digest: Some(match v.id {
+                    1 => d('1'),
+                    2 => d('2'),
+                    3 => d('3'),
+                    7 => d('4'),
+                    _ => v.version.clone(),
+                }),
+            })
+            .collect();
+        let m = |digest: String, children: Vec<String>| {
+            (
+                digest.clone(),
+                Manifest {
+                    digest,
+                    media_type: "x".into(),
+                    children,
+                },
+            )
+        };
+        let manifests = [
+            m(d('1'), vec![]),
+            m(d('2'), vec![]),
+            m(d('3'), vec![d('a'), d('b')]),
+            m(d('4'), vec![]),
+            m(d('a'), vec![]),
+            m(d('b'), vec![]),
+        ]
+        .into_iter()
+        .collect();
+        Inputs {
+            listed,
+            engine_versions,
+            manifests,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_plans_what_the_registry_read_plans() {
+        let names = |n: &[&str]| PackageFilter::Names(n.iter().map(|s| s.to_string()).collect());
+        let read = inputs();
+        let p = policy(names(&["app", "multi"]));
+        let snap = Snapshot::new(&read, "container", 1_000_000);
+        // Through the state file and back.
+        let snap: Snapshot = serde_json::from_str(&serde_json::to_string(&snap).unwrap()).unwrap();
+        let (from_snap, unread) = snap.inputs(&p.packages);
+        assert!(unread.is_empty());
+        let direct: RetentionPlan = read.plan(&p, 1_000_000);
+        assert_eq!(from_snap.plan(&p, snap.at), direct);
+        assert_eq!(direct.deletions.len(), 4, "{direct:?}");
+        // A policy selecting a package the refresh did not read leaves it out, and says so.
+        let (_, unread) = snap.inputs(&PackageFilter::All);
+        assert_eq!(unread, BTreeSet::from(["other".to_string()]));
+        // Deleted versions leave the snapshot.
+        let gone = BTreeSet::from([("app".to_string(), "old".to_string())]);
+        assert_eq!(snap.without(&gone).versions.len(), 6);
+    }
+}
