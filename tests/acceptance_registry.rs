@@ -2,6 +2,7 @@
 //! stack's real forge: one test per CLI (`retention_and_integrity::tofu_1_12_6`, ...), the
 //! steps in tests/support/steps/registry.rs. `retention_follows_the_plan`: apply deletes exactly
 //! the versions its plan listed, from a saved plan applied after the registry changed too.
+//! `http_forge_elsewhere`: an http forge on a non-loopback address.
 
 #[path = "support/steps/registry.rs"]
 mod steps;
@@ -12,3 +13,4 @@ support::per_cli!(
     retention_follows_the_plan,
     steps::retention_follows_the_plan
 );
+support::per_cli!(http_forge_elsewhere, steps::http_forge_elsewhere);

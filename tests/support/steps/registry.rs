@@ -806,3 +806,88 @@ pub fn retention_follows_the_plan(cli: &Cli) -> Scenario<Follow> {
         |w| w.x.f.delete_org(&w.x.org),
     )])
 }
+
+/// The context of [`http_forge_elsewhere`].
+pub struct Elsewhere {
+    f: Forge,
+    org: String,
+    /// `http://ip:port` of a forwarder to the forge on a non-loopback address.
+    url: String,
+}
+
+/// A non-loopback address of this machine (the source address of a route out).
+fn non_loopback_ip() -> std::net::IpAddr {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    s.connect("198.51.100.1:9")
+        .expect("this test needs a non-loopback network interface with a route");
+    let ip = s.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    ip
+}
+
+/// An http forge on a host that is not loopback (`FORGEJO_URL=http://<address>:<port>`): the
+/// provider reaches its registry over http too, as the URL says.
+pub fn http_forge_elsewhere(cli: &Cli) -> Scenario<Elsewhere> {
+    type S = Step<Elsewhere>;
+    let org = format!(
+        "elsewhere-{}-{}",
+        cli.label.replace('.', "").replace("terraform", "tf"),
+        std::process::id()
+    );
+    let f = Forge::new();
+    let forge = url::Url::parse(&f.url).unwrap();
+    let target = format!(
+        "{}:{}",
+        forge.host_str().unwrap(),
+        forge.port_or_known_default().unwrap()
+    );
+    let listener =
+        f.rt.block_on(tokio::net::TcpListener::bind((non_loopback_ip(), 0)))
+            .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    f.rt.spawn(async move {
+        while let Ok((mut a, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut b) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                }
+            });
+        }
+    });
+    let x = Elsewhere {
+        f,
+        org: org.clone(),
+        url: url.clone(),
+    };
+    let steps = vec![
+        S::out_of_band("seed: an organization with one image", |w| {
+            let x = &w.x;
+            x.f.create_org(&x.org);
+            x.f.oci_push(&["push-image", &format!("{}/app", x.org), "v1"]);
+        }),
+        S::apply("the integrity walk reads the registry over http")
+            .env("FORGEJO_URL", url)
+            .config(format!(
+                r#"
+data "cicd_registry_integrity" "x" {{
+  owner = "{org}"
+}}
+output "counts" {{
+  value = [data.cicd_registry_integrity.x.tags_checked, data.cicd_registry_integrity.x.broken_count]
+}}
+"#
+            ))
+            .skip_plan_check()
+            .check(|w, _| {
+                assert!(w.x.url.starts_with("http://"));
+                let out = w.here().run(&["output", "-json"]);
+                let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+                assert_eq!(j["counts"]["value"], serde_json::json!([1, 0]));
+            }),
+    ];
+    Scenario::new(x, steps).cleanup(vec![S::out_of_band(
+        "remove the organization and its packages",
+        |w| w.x.f.delete_org(&w.x.org),
+    )])
+}
