@@ -710,7 +710,7 @@ pub fn retention_follows_the_plan(cli: &Cli) -> Scenario<Follow> {
         org: org.clone(),
         before: BTreeSet::new(),
     };
-    let steps = vec![
+    let mut steps = vec![
         S::out_of_band("seed: tags of different ages", |w| {
             let x = &mut w.x;
             x.f.create_org(&x.org);
@@ -801,6 +801,37 @@ pub fn retention_follows_the_plan(cli: &Cli) -> Scenario<Follow> {
             .pre(|w| w.x.snap())
             .check(|w, r| assert_applied_as_listed(w, r, &["b3"])),
     ];
+    if cli.version >= (1, 4, 0) {
+        // A policy value unknown at plan (terraform_data's output on create: keep_newer_than): the plan lists no
+        // deletion, so the apply deletes none; once known, the policy would delete a5, and
+        // Terraform stops the apply. The next plan lists a5.
+        let unknown = format!(
+            r#"
+resource "terraform_data" "age" {{
+  input = "15d"
+}}
+{}"#,
+            p15.replace("\"15d\"", "terraform_data.age.output")
+        );
+        steps.extend([
+            S::apply_fails(
+                "a policy unknown at plan deletes nothing: the apply stops",
+                "inconsistent final plan",
+            )
+            .on("unknown")
+            .config(unknown)
+            .pre(|w| {
+                w.x.backdate("a5", "40");
+                w.x.snap();
+            })
+            .output_contains("not known until apply")
+            .check(|w, _| w.x.assert_gone(&[])),
+            S::apply("once known, the plan lists a5 and apply deletes it")
+                .on("unknown")
+                .pre(|w| w.x.snap())
+                .check(|w, r| assert_applied_as_listed(w, r, &["a5"])),
+        ]);
+    }
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
         "remove the organization and its packages",
         |w| w.x.f.delete_org(&w.x.org),
