@@ -160,6 +160,7 @@ impl ProviderData {
                         }),
                     };
                     if !host.is_empty() {
+                        reg.set_scheme(&host, &fj.registry_scheme());
                         reg.set_basic(&host, &user, fj.token().clone());
                     }
                 }
