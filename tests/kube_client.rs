@@ -322,7 +322,13 @@ async fn a_dropped_watch_is_resumed_until_the_rollout_completes() {
         .map_err(|e| e.detail())
         .unwrap();
     let cancel = CancellationToken::new();
-    let wait = kube.wait_rollout(&ns.1, "web", applied.deployment, Duration::from_secs(60), &cancel);
+    let wait = kube.wait_rollout(
+        &ns.1,
+        "web",
+        applied.deployment,
+        Duration::from_secs(60),
+        &cancel,
+    );
     let chaos = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let cut = relay.cut();
@@ -332,7 +338,11 @@ async fn a_dropped_watch_is_resumed_until_the_rollout_completes() {
         let e = e.clone();
         let ns = ns.1.clone();
         tokio::task::spawn_blocking(move || {
-            kubectl(&e, &["-n", &ns, "scale", "deployment/web", "--replicas=0"], None)
+            kubectl(
+                &e,
+                &["-n", &ns, "scale", "deployment/web", "--replicas=0"],
+                None,
+            )
         })
         .await
         .unwrap();
