@@ -194,7 +194,10 @@ resource "cicd_registry_credentials" "pull" {{
 
     // The API server, not the state: every object exactly once, as configured.
     let mut checked = 0;
-    let list = json(&env, &["-n", &ns, "get", "deployments"]);
+    let list = json(
+        &env,
+        &["-n", &ns, "get", "deployments", "--show-managed-fields"],
+    );
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), n, "no Deployment lost or added");
     for d in items {
