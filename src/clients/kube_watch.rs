@@ -67,6 +67,21 @@ impl Drop for Hold {
 }
 
 impl Watches {
+    /// The newest copy of Deployment `name` that a running watch of `ns` has seen.
+    pub fn latest(&self, ns: &str, name: &str) -> Option<Deployment> {
+        let shared = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ns)?
+            .clone();
+        let seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
+        match seen.get(name)? {
+            Seen::Live(d) => Some((**d).clone()),
+            Seen::Deleted(_) => None,
+        }
+    }
+
     /// A hold on the watch of `ns` (all Deployments) or, with `name`, of one Deployment;
     /// started if none runs.
     fn hold(&self, client: kube::Client, ns: &str, name: Option<&str>) -> Hold {

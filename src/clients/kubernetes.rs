@@ -707,8 +707,10 @@ impl KubeClient {
             .await
     }
 
-    /// One Deployment: the newest of the shared namespace list and this process's own reads
-    /// and writes; a GET of that one Deployment when the list is forbidden.
+    /// One Deployment: the newest of the shared namespace list, this process's own reads and
+    /// writes, and what a running rollout watch of the namespace has seen (so that an apply
+    /// during other rollouts starts from a fresh copy, not a 409); a GET of that one
+    /// Deployment when the list is forbidden.
     pub async fn deployment(&self, ns: &str, name: &str) -> Result<Option<Deployment>, Error> {
         let all = self.deployments(ns).await?;
         let Some(all) = all.as_ref() else {
@@ -717,13 +719,19 @@ impl KubeClient {
         let listed = all
             .iter()
             .find(|d| d.metadata.name.as_deref() == Some(name));
+        let Some(listed) = listed else {
+            return Ok(None);
+        };
         let key = format!("{ns}/{name}");
         let own = self.lock_latest().get(&key).cloned();
-        Ok(match (listed, own) {
-            (Some(l), Some(o)) if newer(&o, l) => Some(o),
-            (Some(l), _) => Some(l.clone()),
-            (None, _) => None,
-        })
+        let watched = self.watches.latest(ns, name);
+        let mut best = listed.clone();
+        for d in own.into_iter().chain(watched) {
+            if newer(&d, &best) {
+                best = d;
+            }
+        }
+        Ok(Some(best))
     }
 
     fn lock_latest(&self) -> std::sync::MutexGuard<'_, HashMap<String, Deployment>> {
