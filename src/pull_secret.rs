@@ -427,6 +427,16 @@ mod tests {
     }
 
     #[test]
+    fn removed_namespaces_not_deleted_stay_listed() {
+        let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(
+            namespaces_after(&set(&["a", "d"]), &set(&["c"])),
+            set(&["a", "c", "d"])
+        );
+        assert_eq!(namespaces_after(&set(&["a"]), &set(&[])), set(&["a"]));
+    }
+
+    #[test]
     fn hmac_matches_rfc4231_case_2() {
         let h = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(

@@ -1075,6 +1075,46 @@ mod tests {
     }
 
     #[test]
+    fn what_is_retried_and_what_is_stale() {
+        let status = |status: u16, message: &str| Error::Status {
+            system: SYSTEM,
+            method: "PATCH".into(),
+            path: "/apis/apps/v1/namespaces/ns/deployments/web".into(),
+            status,
+            message: message.into(),
+        };
+        for s in [429, 502, 503, 504] {
+            assert!(
+                matches!(transient(&status(s, "")), Verdict::Retry(_)),
+                "{s}"
+            );
+        }
+        for s in [400, 403, 404, 409, 422, 500] {
+            assert!(matches!(transient(&status(s, "")), Verdict::Fail), "{s}");
+        }
+        let reset = Error::Transport {
+            system: SYSTEM,
+            method: "GET".into(),
+            path: "/".into(),
+            message: "connection reset".into(),
+        };
+        assert!(matches!(transient(&reset), Verdict::Retry(_)));
+        let stale = status(409, "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again");
+        assert!(is_stale(&stale));
+        let owned = status(409, "Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1: .spec.template.spec.containers[name=\"app\"].image");
+        assert!(!is_stale(&owned), "a field manager conflict is not stale");
+        let d = |rv: &str| {
+            dep(
+                serde_json::json!({"metadata": {"name": "web", "resourceVersion": rv}, "spec": {"selector": {}, "template": {}}}),
+            )
+        };
+        assert!(newer(&d("10"), &d("9")), "numeric, not lexical");
+        assert!(!newer(&d("9"), &d("10")));
+        let body = image_apply_body_from(&d("42"), "ns", "web", "app", false, "r/a:1");
+        assert_eq!(body["metadata"]["resourceVersion"], "42");
+    }
+
+    #[test]
     fn owned_images_from_managed_fields() {
         let d = dep(serde_json::json!({
             "metadata": {"name": "web", "managedFields": [

@@ -66,3 +66,19 @@ fn parse_import_id(id: &str) -> Option<(BTreeSet<String>, &str)> {
     let nss: BTreeSet<String> = nss.split(',').map(|n| n.trim().to_string()).collect();
     (!nss.iter().any(String::is_empty)).then_some((nss, name))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn import_ids() {
+        let (nss, name) = super::parse_import_id("a,b/creds").unwrap();
+        assert_eq!(
+            (nss.into_iter().collect::<Vec<_>>(), name),
+            (vec!["a".into(), "b".into()], "creds")
+        );
+        assert!(super::parse_import_id("a/creds").is_some());
+        for bad in ["creds", "a/", "/creds", "a,,b/creds", "a/b/c"] {
+            assert!(super::parse_import_id(bad).is_none(), "{bad}");
+        }
+    }
+}
