@@ -33,6 +33,8 @@ pub struct Problem {
     pub blame: Option<Blame>,
     pub summary: String,
     pub detail: String,
+    /// The tag is not in the registry (yet): it may be pushed later in the same apply.
+    pub not_pushed: bool,
 }
 
 fn problem(blame: Blame, summary: String, detail: impl Into<String>) -> Problem {
@@ -40,6 +42,7 @@ fn problem(blame: Blame, summary: String, detail: impl Into<String>) -> Problem 
         blame: Some(blame),
         summary,
         detail: detail.into(),
+        not_pushed: false,
     }
 }
 
@@ -136,6 +139,7 @@ impl Target {
                         self.shown
                     ),
                     detail: e.to_string(),
+                    not_pushed: false,
                 }]
             }
         };
@@ -152,11 +156,14 @@ impl Target {
         let (r, tag, shown) = (&self.r, &self.tag, &self.shown);
         let head = match reg.head_manifest(&r.host, &r.repository, tag).await {
             Ok(Some(h)) => h,
-            Ok(None) => return Err(problem(
-                Blame::Tag,
-                format!("Image {shown} not found in the registry"),
-                format!("The registry {} has no manifest for {}:{tag}. Push the image first, or fix the tag. Nothing was changed in the cluster.", r.host, r.repository),
-            )),
+            Ok(None) => return Err(Problem {
+                not_pushed: true,
+                ..problem(
+                    Blame::Tag,
+                    format!("Image {shown} not found in the registry"),
+                    format!("The registry {} has no manifest for {}:{tag}. Push the image first, or fix the tag. Nothing was changed in the cluster.", r.host, r.repository),
+                )
+            }),
             Err(e) => return Err(problem(
                 Blame::Image,
                 format!("Could not check image {shown} in the registry"),

@@ -9,3 +9,4 @@ mod support;
 support::per_cli!(registry_credentials, steps::registry_credentials);
 support::per_cli!(image_deployment, steps::image_deployment);
 support::per_cli!(ephemeral_vault_kv, steps::ephemeral::vault_kv);
+support::per_cli!(kube_rbac, steps::rbac);
