@@ -426,7 +426,11 @@ pub fn transient(cli: &Cli) -> Scenario<Faults> {
             x.seed_kube();
             x.set_all(
                 Rule::transient_mix(0.2),
-                vec![Rule::always(Fault::Latency { ms: 50 }).probability(0.2)],
+                // kube-apiserver is TLS: faults per connection (kube-rs keeps a few open).
+                vec![
+                    Rule::always(Fault::Reset).probability(0.2),
+                    Rule::always(Fault::Latency { ms: 50 }).probability(0.2),
+                ],
             );
         },
     );
