@@ -1,10 +1,12 @@
 //! terraform-provider-cicd: a Terraform / OpenTofu provider for Woodpecker CI, Forgejo packages,
 //! Kubernetes image deployments and Vault-sourced secrets. See docs/ARCHITECTURE.md.
 
+pub mod actions;
 pub mod clients;
 pub mod data_sources;
 pub mod docs;
 pub mod image_check;
+pub mod list_resources;
 pub mod provider;
 pub mod pull_secret;
 pub mod registry_walk;
@@ -38,10 +40,11 @@ and run `terraform init` / `tofu init`. To debug it, run it with --debug and fol
 instructions.",
 };
 
-/// The provider, composed from every resource and data source type.
+/// The provider, composed from every resource, data source, action and list resource type.
 pub fn provider() -> Arc<dyn DynProvider> {
-    tfplugin::resource::provider(provider::CicdProvider::new(
-        resources::all,
-        data_sources::all,
-    ))
+    tfplugin::resource::provider(
+        provider::CicdProvider::new(resources::all, data_sources::all)
+            .with_actions(actions::all)
+            .with_list_resources(list_resources::all),
+    )
 }

@@ -26,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 pub const SYSTEM: &str = "Kubernetes";
 /// The field manager of every write this provider makes.
 pub const FIELD_MANAGER: &str = "cicd";
+/// The pod template annotation `kubectl rollout restart` sets (an RFC 3339 time).
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 fn note(method: &str, path: &str) {
     super::http::note_request(SYSTEM, method, path);
@@ -615,6 +617,33 @@ impl KubeClient {
         note("GET", &path);
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
         api.get_opt(name).await.map_err(|e| err("GET", &path, e))
+    }
+
+    /// `kubectl rollout restart`: a merge patch of the pod template's annotation
+    /// [`RESTARTED_AT`] (field manager `cicd-rollout-restart`: an apply as `cicd` would own the
+    /// annotation, and the next image apply, which leaves it out, would remove it and restart
+    /// the pods again). `Ok(None)`: no such Deployment.
+    pub async fn restart_deployment(
+        &self,
+        ns: &str,
+        name: &str,
+        at: &str,
+    ) -> Result<Option<Deployment>, Error> {
+        let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
+        note("PATCH", &path);
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
+        let body = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}});
+        let pp = PatchParams {
+            field_manager: Some("cicd-rollout-restart".into()),
+            ..Default::default()
+        };
+        let r = api.patch(name, &pp, &Patch::Merge(&body)).await;
+        self.deployments.invalidate(ns);
+        match r {
+            Ok(d) => Ok(Some(d)),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+            Err(e) => Err(err("PATCH", &path, e)),
+        }
     }
 
     /// Server-side apply of one container's image with field manager `cicd`. Without `force`

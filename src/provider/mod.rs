@@ -17,7 +17,9 @@ pub use settings::{Config, Configured, Settings};
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use tfplugin::action::DynAction;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::list::DynListResource;
 use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -29,6 +31,8 @@ pub struct CicdProvider {
     resources: Registry<dyn DynResource>,
     data_sources: Registry<dyn DynDataSource>,
     extra_resources: Vec<Arc<dyn DynResource>>,
+    actions: Option<Registry<dyn DynAction>>,
+    list_resources: Option<Registry<dyn DynListResource>>,
 }
 
 /// Builds the type-erased types of one kind around the shared provider data.
@@ -44,7 +48,21 @@ impl CicdProvider {
             resources,
             data_sources,
             extra_resources: Vec::new(),
+            actions: None,
+            list_resources: None,
         }
+    }
+
+    /// Serve these action types (Terraform >= 1.14).
+    pub fn with_actions(mut self, actions: Registry<dyn DynAction>) -> Self {
+        self.actions = Some(actions);
+        self
+    }
+
+    /// Serve these list resource types (`terraform query`, Terraform >= 1.14).
+    pub fn with_list_resources(mut self, lists: Registry<dyn DynListResource>) -> Self {
+        self.list_resources = Some(lists);
+        self
     }
 
     pub fn data(&self) -> ProviderData {
@@ -163,5 +181,15 @@ impl Provider for CicdProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         (self.data_sources)(&self.data)
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn DynAction>> {
+        self.actions.map(|a| a(&self.data)).unwrap_or_default()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn DynListResource>> {
+        self.list_resources
+            .map(|l| l(&self.data))
+            .unwrap_or_default()
     }
 }

@@ -18,6 +18,7 @@
 //!   the cluster actually has (`rollout_status` = `failed: ...` makes the next plan retry).
 //! - Destroy leaves the workload untouched: the image stays as it is.
 
+use super::adopt;
 use crate::clients::image_ref;
 use crate::clients::kubernetes::{self, find_container, is_dns1123_label, KubeClient};
 use crate::clients::kubernetes::{ApplyImageError, RolloutError, TargetError};
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use k8s_openapi::api::apps::v1::Deployment;
 use std::time::Duration;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
@@ -86,7 +88,7 @@ tfplugin::state! {
     }
 }
 
-const DEFAULT_TIMEOUT: &str = "5m";
+pub(crate) const DEFAULT_TIMEOUT: &str = "5m";
 
 pub struct ImageDeployment {
     data: ProviderData,
@@ -104,6 +106,16 @@ impl Resource for ImageDeployment {
 
     fn type_name(&self) -> &'static str {
         "cicd_image_deployment"
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::image_deployment())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_image_deployment(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::image_deployment_import_id(i)
     }
 
     fn schema(&self) -> Schema {
@@ -251,21 +263,9 @@ impl Resource for ImageDeployment {
             Ok(d) => d,
             Err(e) => return diags.push_err(format!("Could not read deployment {ns}/{name}"), &e),
         };
-        let base = State {
-            id: Val::Known(id.to_string()),
-            namespace: Val::Known(ns.into()),
-            deployment: Val::Known(name.into()),
-            container: Val::Known(container.into()),
-            tag_pattern: Val::Known(DEFAULT_TAG_PATTERN.into()),
-            verify_image: Val::Known(true),
-            force: Val::Known(false),
-            wait_for_rollout: Val::Known(true),
-            rollout_timeout: Val::Known(DEFAULT_TIMEOUT.into()),
-            ..Default::default()
-        };
         let st = found
             .as_ref()
-            .and_then(|d| from_cluster(&base, d, container));
+            .and_then(|d| adopt::imported_container(d, container));
         if st.is_none() {
             let why = match found {
                 None => format!("Deployment {ns}/{name} does not exist."),
@@ -435,7 +435,7 @@ fn keep_computed(st: &mut State, prior: State) {
 }
 
 /// State from the Deployment as it is (the truth), keeping the settings of `base`.
-fn from_cluster(base: &State, d: &Deployment, container: &str) -> Option<State> {
+pub(crate) fn from_cluster(base: &State, d: &Deployment, container: &str) -> Option<State> {
     let found = find_container(d, container)?;
     let (image, tag, digest) = image_ref::split(found.image.as_deref().unwrap_or(""));
     let mut st = base.clone();

@@ -6,12 +6,18 @@
 //! * [`typed`]: cty values to and from a resource's serde state struct (`Val<T>`).
 //! * [`schema`], [`validate`], [`state!`]: schemas, validators, state structs declared once.
 //! * [`resource`]: the typed traits, their type-erased adapters and the framework's plan rules.
+//! * [`action`]: actions (Terraform >= 1.14), typed and erased, and their RPCs.
+//! * [`list`]: list resources for `terraform query` (Terraform >= 1.14).
+//! * [`identity`]: resource identity (Terraform >= 1.12).
 //! * [`agreement`]: checks that a state struct and its schema agree.
 //! * [`diagnostics`], [`logging`], [`secret`]: diagnostics with paths, hclog logs, secrets.
 
+pub mod action;
 pub mod agreement;
 pub mod diagnostics;
 pub mod handshake;
+pub mod identity;
+pub mod list;
 pub mod logging;
 #[doc(hidden)]
 pub mod proto;

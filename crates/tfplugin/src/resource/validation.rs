@@ -56,7 +56,7 @@ impl Visitor for RefuseWriteOnly<'_> {
 }
 
 /// Run every validator of the schema (attributes and blocks, nested ones included) on `config`.
-pub(super) fn run_validators(block: &Block, config: &Value, diags: &mut Diagnostics) {
+pub(crate) fn run_validators(block: &Block, config: &Value, diags: &mut Diagnostics) {
     walk(
         block.into(),
         &mut &*config,

@@ -1,0 +1,84 @@
+//! Taking over what exists: the resource identities (Terraform >= 1.12; what `terraform query`
+//! results and `import { identity = {...} }` blocks carry) and the state of an existing object
+//! as import and the list resources (`crate::list_resources`) see it.
+//!
+//! Each identity names the object the way the resource's import id does, so an identity is
+//! imported through the same code as an id.
+
+use super::image_deployment::{self as image, from_cluster};
+use super::woodpecker_repo::{self as repo, from_repo, same_name, ON_DESTROY};
+use crate::clients::woodpecker::Repo;
+use crate::image_check::DEFAULT_TAG_PATTERN;
+use k8s_openapi::api::apps::v1::Deployment;
+use serde_json::json;
+use tfplugin::identity::{str_attr, Identity, IdentitySchema};
+use tfplugin::typed::Val;
+
+// ----- cicd_woodpecker_repo: { id } -----
+
+pub fn woodpecker_repo() -> IdentitySchema {
+    IdentitySchema::new().number("id", "Woodpecker's numeric id of the repository.")
+}
+
+pub fn of_woodpecker_repo(s: &repo::State) -> Option<Identity> {
+    Some(Identity::from_iter([("id".into(), json!(s.id.known()?))]))
+}
+
+pub fn woodpecker_repo_import_id(i: &Identity) -> Option<String> {
+    i.get("id").and_then(|v| v.as_i64()).map(|n| n.to_string())
+}
+
+/// The state of an active repo as import (by `id`: a name or number) and the list resource
+/// see it: the settings as the server has them.
+pub fn imported_repo(r: &Repo, id: &str) -> repo::State {
+    let mut st = from_repo(r, &repo::State::default());
+    if same_name(id, &r.full_name) {
+        st.full_name = Val::Known(id.into());
+    }
+    (st.adopt_existing, st.on_destroy) = (Val::Known(false), Val::Known(ON_DESTROY[0].into()));
+    st
+}
+
+// ----- cicd_image_deployment: { namespace, deployment, container } -----
+
+pub fn image_deployment() -> IdentitySchema {
+    IdentitySchema::new()
+        .string("namespace", "Namespace of the Deployment.")
+        .string("deployment", "Name of the Deployment.")
+        .string("container", "Name of the container.")
+}
+
+pub fn of_image_deployment(s: &image::State) -> Option<Identity> {
+    Some(Identity::from_iter([
+        ("namespace".into(), json!(s.namespace.known()?)),
+        ("deployment".into(), json!(s.deployment.known()?)),
+        ("container".into(), json!(s.container.known()?)),
+    ]))
+}
+
+pub fn image_deployment_import_id(i: &Identity) -> Option<String> {
+    let [ns, d, c] = ["namespace", "deployment", "container"].map(|k| str_attr(i, k));
+    Some(format!("{}/{}/{}", ns?, d?, c?))
+}
+
+/// The state of one container of a Deployment as import and the list resource see it: the
+/// image as the cluster has it, the settings at their defaults.
+pub fn imported_container(d: &Deployment, container: &str) -> Option<image::State> {
+    let (ns, name) = (
+        d.metadata.namespace.as_deref()?,
+        d.metadata.name.as_deref()?,
+    );
+    let base = image::State {
+        id: Val::Known(format!("{ns}/{name}/{container}")),
+        namespace: Val::Known(ns.into()),
+        deployment: Val::Known(name.into()),
+        container: Val::Known(container.into()),
+        tag_pattern: Val::Known(DEFAULT_TAG_PATTERN.into()),
+        verify_image: Val::Known(true),
+        force: Val::Known(false),
+        wait_for_rollout: Val::Known(true),
+        rollout_timeout: Val::Known(image::DEFAULT_TIMEOUT.into()),
+        ..Default::default()
+    };
+    from_cluster(&base, d, container)
+}
