@@ -4,6 +4,8 @@
 //! `import` blocks that plan with no change. Identities: [`crate::resources::adopt`].
 
 pub mod image_deployment;
+pub mod registry_credentials;
+pub mod woodpecker_global_secret;
 pub mod woodpecker_repo;
 
 use crate::provider::ProviderData;
@@ -14,6 +16,10 @@ use tfplugin::list::{list_resource, DynListResource};
 pub fn all(data: &ProviderData) -> Vec<Arc<dyn DynListResource>> {
     vec![
         list_resource(woodpecker_repo::ListRepos::new(data.clone())),
+        list_resource(woodpecker_global_secret::ListGlobalSecrets::new(
+            data.clone(),
+        )),
         list_resource(image_deployment::ListImages::new(data.clone())),
+        list_resource(registry_credentials::ListPullSecrets::new(data.clone())),
     ]
 }

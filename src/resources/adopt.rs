@@ -6,11 +6,18 @@
 //! imported through the same code as an id.
 
 use super::image_deployment::{self as image, from_cluster};
+use super::registry_credentials::{self as creds, Registry};
+use super::woodpecker_global_secret as global;
 use super::woodpecker_repo::{self as repo, from_repo, same_name, ON_DESTROY};
-use crate::clients::woodpecker::Repo;
+use super::woodpecker_secret_common::{apply_remote, id_of, Model, SecretState};
+use crate::clients::kubernetes::{pull_secret_users, KubeClient};
+use crate::clients::woodpecker::{Repo, Secret};
 use crate::image_check::DEFAULT_TAG_PATTERN;
+use crate::pull_secret::Copies;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret as KubeSecret;
 use serde_json::json;
+use std::collections::BTreeMap;
 use tfplugin::identity::{str_attr, Identity, IdentitySchema};
 use tfplugin::typed::Val;
 
@@ -81,4 +88,83 @@ pub fn imported_container(d: &Deployment, container: &str) -> Option<image::Stat
         ..Default::default()
     };
     from_cluster(&base, d, container)
+}
+
+// ----- cicd_woodpecker_global_secret: { name } -----
+
+pub fn global_secret() -> IdentitySchema {
+    IdentitySchema::new().string("name", "Name of the global secret.")
+}
+
+pub fn of_secret(m: &Model) -> Option<Identity> {
+    Some(Identity::from_iter([(
+        "name".into(),
+        json!(m.name.known()?),
+    )]))
+}
+
+/// A global secret as import and the list resource see it: no value source (Woodpecker never
+/// returns the value).
+pub fn imported_global_secret(s: &Secret) -> Option<global::State> {
+    let mut m = global::State::default().load();
+    m.name = Val::Known(s.name.clone());
+    let like = m.clone();
+    apply_remote(&mut m, s, &like);
+    m.id = Val::Known(id_of(&m)?);
+    let mut st = global::State::default();
+    st.store(m);
+    Some(st)
+}
+
+// ----- cicd_registry_credentials: { namespace, name } -----
+
+pub fn registry_credentials() -> IdentitySchema {
+    IdentitySchema::new()
+        .string(
+            "namespace",
+            "Namespace of the Secret (the first, for several copies).",
+        )
+        .string("name", "Name of the Secret.")
+}
+
+pub fn of_registry_credentials(s: &creds::State) -> Option<Identity> {
+    let ns = s.namespaces.known()?.iter().next()?;
+    Some(Identity::from_iter([
+        ("namespace".into(), json!(ns)),
+        ("name".into(), json!(s.name.known()?)),
+    ]))
+}
+
+pub fn registry_credentials_import_id(i: &Identity) -> Option<String> {
+    Some(format!(
+        "{}/{}",
+        str_attr(i, "namespace")?,
+        str_attr(i, "name")?
+    ))
+}
+
+/// One copy of a pull secret as import and the list resource see it: the users of each
+/// registry, no password source (the provider did not write them).
+pub fn imported_pull_secret(
+    kube: &KubeClient,
+    ns: &str,
+    name: &str,
+    s: &KubeSecret,
+) -> creds::State {
+    let login = |user: Option<String>| Registry {
+        username: user.into(),
+        ..Default::default()
+    };
+    let users = pull_secret_users(s).into_iter();
+    let registries = users.map(|(host, user)| (host, login(user))).collect();
+    let hash = Copies::named(kube, name).hash(s);
+    creds::State {
+        id: Val::Known(name.to_string()),
+        name: Val::Known(name.to_string()),
+        namespaces: Val::Known([ns.to_string()].into()),
+        registries: Val::Known(registries),
+        copies: Val::Known([(ns.to_string(), Val::Known(hash))].into()),
+        vault_versions: Val::Known(BTreeMap::new()),
+        ..Default::default()
+    }
 }

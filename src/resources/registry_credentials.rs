@@ -22,6 +22,7 @@
 //! hand, a namespace added) writes the versions the other copies have (`?version=N`), so all
 //! copies stay identical.
 
+use super::adopt;
 use crate::clients::kubernetes;
 use crate::clients::vault::KvRef;
 use crate::provider::ProviderData;
@@ -29,6 +30,7 @@ use crate::pull_secret::{self, Auths, Copies, Login, LoginError, Logins, Passwor
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -246,22 +248,17 @@ impl Resource for RegistryCredentials {
             }
             Err(e) => return diags.push_err(format!("Could not read Secret {ns}/{name}"), &e),
         };
-        let users = kubernetes::pull_secret_users(&s).into_iter();
-        let login = |user: Option<String>| Registry {
-            username: user.into(),
-            ..Default::default()
-        };
-        let registries = users.map(|(host, user)| (host, login(user))).collect();
-        let hash = Copies::named(&kube, name).hash(&s);
-        Some(State {
-            id: Val::Known(name.to_string()),
-            name: Val::Known(name.to_string()),
-            namespaces: Val::Known([ns.to_string()].into()),
-            registries: Val::Known(registries),
-            copies: Val::Known([(ns.to_string(), Val::Known(hash))].into()),
-            vault_versions: Val::Known(BTreeMap::new()),
-            ..Default::default()
-        })
+        Some(adopt::imported_pull_secret(&kube, ns, name, &s))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::registry_credentials())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_registry_credentials(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::registry_credentials_import_id(i)
     }
 }
 
