@@ -50,7 +50,10 @@ pub fn render_all(root: &Path) -> BTreeMap<String, String> {
     }
     for l in p.list_resources() {
         let name = l.type_name().to_string();
-        let example = read(root, &format!("examples/list-resources/{name}/list.tfquery.hcl"));
+        let example = read(
+            root,
+            &format!("examples/list-resources/{name}/list.tfquery.hcl"),
+        );
         out.insert(
             format!("docs/list-resources/{}.md", short(&name)),
             render_page(&name, "List Resource", l.schema(), example.as_deref(), None),
