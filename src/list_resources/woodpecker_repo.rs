@@ -62,7 +62,7 @@ impl ListResource for ListRepos {
                 return diags.error("Could not list the Woodpecker repositories", e.to_string())
             }
         };
-        repos.sort_by(|a, b| a.full_name.to_lowercase().cmp(&b.full_name.to_lowercase()));
+        repos.sort_by_key(|a| a.full_name.to_lowercase());
         for r in repos.iter().filter(|r| r.active) {
             if owners
                 .as_ref()
