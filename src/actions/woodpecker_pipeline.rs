@@ -37,7 +37,7 @@ tfplugin::state! {
         /// Branch to run (default: the repository's default branch).
         branch: Val<String> = string().optional().validate(regex(r"^\S+$", "a branch name")),
         /// Variables passed to the pipeline (they reach its steps as environment variables).
-        variables: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        variables: Val<BTreeMap<String, Val<String>>> = new(Type::map(Type::String)).optional(),
         /// Wait until the pipeline ends; a pipeline that does not succeed is then an error
         /// (default false: the action ends once the pipeline is started).
         wait: Val<bool> = bool().optional(),
@@ -122,7 +122,7 @@ impl Action for WoodpeckerPipeline {
         } else {
             format!("branch {branch:?}")
         };
-        let vars = c.variables.known().cloned().unwrap_or_default();
+        let vars = c.variables.known_values();
         progress.send(format!("Starting a pipeline of {name} on {on}"));
         let p = match wp.trigger_pipeline(id, &branch, &vars).await {
             Ok(TriggerOutcome::Created(p)) => p,

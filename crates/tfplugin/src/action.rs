@@ -97,10 +97,18 @@ pub fn action<A: Action>(a: A) -> Arc<dyn DynAction> {
     })
 }
 
+/// The typed configuration. A value with unknowns nested where the typed form has no room for
+/// them (an element of a plain list or map) is skipped without an error: validate and plan see
+/// it again, and invoke only ever gets known values.
 fn decode<T: DeserializeOwned>(v: &Value, diags: &mut Diagnostics) -> Option<T> {
-    from_value::<T>(v)
-        .map_err(|e| diags.error("Invalid action configuration", e.to_string()))
-        .ok()
+    match from_value::<T>(v) {
+        Ok(t) => Some(t),
+        Err(_) if !v.is_wholly_known() => None,
+        Err(e) => {
+            diags.error("Invalid action configuration", e.to_string());
+            None
+        }
+    }
 }
 
 #[async_trait]

@@ -111,10 +111,17 @@ pub fn list_resource<L: ListResource>(l: L) -> Arc<dyn DynListResource> {
     })
 }
 
+/// The typed configuration; one with unknowns the typed form has no room for is left to
+/// ListResource, which Terraform calls with known values only.
 fn decode<T: DeserializeOwned>(v: &Value, diags: &mut Diagnostics) -> Option<T> {
-    from_value::<T>(v)
-        .map_err(|e| diags.error("Invalid list configuration", e.to_string()))
-        .ok()
+    match from_value::<T>(v) {
+        Ok(t) => Some(t),
+        Err(_) if !v.is_wholly_known() => None,
+        Err(e) => {
+            diags.error("Invalid list configuration", e.to_string());
+            None
+        }
+    }
 }
 
 #[async_trait]

@@ -188,7 +188,8 @@ resource "cicd_woodpecker_repo" "app" {{
 action "cicd_woodpecker_pipeline" "deploy" {{
   config {{
     repo_id   = cicd_woodpecker_repo.app.id
-    variables = {{ DEPLOY_TAG = "a1b2c3d4" }}
+    # BRANCH is unknown until the repo is created: validate and plan take a map with unknowns.
+    variables = {{ DEPLOY_TAG = "a1b2c3d4", BRANCH = cicd_woodpecker_repo.app.default_branch }}
   }}
 }}
 
@@ -314,13 +315,20 @@ pub fn actions(cli: &Cli) -> Scenario<Actions> {
     } else {
         vec![
             seed,
+            S::cli(
+                "validate: the trigger's variables are unknown",
+                &["validate", "-no-color"],
+                Exit::Success,
+            )
+            .config_with(Actions::hcl),
             S::apply("create the repo: action_trigger starts the pipeline")
                 .config_with(Actions::hcl)
                 .output_contains("Pipeline #1 of")
                 .check(|w, _| {
                     let p = w.x.api.pipelines(w.x.app_id());
                     assert_eq!(p.len(), 1, "one pipeline: {p:?}");
-                    assert_eq!(p[0]["variables"], json!({"DEPLOY_TAG": "a1b2c3d4"}));
+                    let vars = json!({"DEPLOY_TAG": "a1b2c3d4", "BRANCH": "main"});
+                    assert_eq!(p[0]["variables"], vars);
                     assert_eq!(p[0]["event"], "manual");
                 }),
             invoke(
