@@ -118,6 +118,7 @@ impl Action for RolloutRestart {
         if c.wait_for_rollout.known() == Some(&false) {
             return;
         }
+        progress.send(format!("Deployment {ns}/{name}: {}", describe(&d)));
         let t = c.rollout_timeout.known().map(String::as_str);
         let timeout =
             duration::parse(t.unwrap_or(DEFAULT_TIMEOUT)).unwrap_or(Duration::from_secs(300));

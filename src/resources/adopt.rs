@@ -168,3 +168,50 @@ pub fn imported_pull_secret(
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_name_what_the_import_ids_name() {
+        let st = image::State {
+            namespace: Val::Known("web".into()),
+            deployment: Val::Known("site".into()),
+            container: Val::Known("app".into()),
+            ..Default::default()
+        };
+        let id = of_image_deployment(&st).unwrap();
+        assert_eq!(image_deployment_import_id(&id).unwrap(), "web/site/app");
+        // Unknown parts: no identity (Terraform rejects identities with unknowns).
+        let st = image::State {
+            container: Val::Unknown,
+            ..st
+        };
+        assert!(of_image_deployment(&st).is_none());
+
+        let repo = repo::State {
+            id: Val::Known(12),
+            ..Default::default()
+        };
+        let id = of_woodpecker_repo(&repo).unwrap();
+        assert_eq!(woodpecker_repo_import_id(&id).unwrap(), "12");
+
+        let pull = creds::State {
+            name: Val::Known("registry-credentials".into()),
+            namespaces: Val::Known(["b".into(), "a".into()].into()),
+            ..Default::default()
+        };
+        let id = of_registry_credentials(&pull).unwrap();
+        assert_eq!(
+            registry_credentials_import_id(&id).unwrap(),
+            "a/registry-credentials"
+        );
+
+        let mut half = Identity::new();
+        half.insert("namespace".into(), json!("a"));
+        assert!(registry_credentials_import_id(&half).is_none());
+        half.insert("name".into(), json!(""));
+        assert!(registry_credentials_import_id(&half).is_none());
+    }
+}
