@@ -263,3 +263,90 @@ impl Actions {
         self.0.values()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Attribute, Block};
+    use crate::value::encode_msgpack;
+    use futures::StreamExt;
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, serde::Deserialize)]
+    struct Cfg {
+        names: Option<Vec<String>>,
+    }
+
+    struct Greet;
+
+    #[async_trait]
+    impl Action for Greet {
+        type Config = Cfg;
+        fn type_name(&self) -> &'static str {
+            "test_greet"
+        }
+        fn schema(&self) -> Schema {
+            let names = Attribute::new("names", Type::list(Type::String)).optional();
+            Schema::new(0, Block::new("Greets.").attr(names))
+        }
+        async fn invoke(&self, _cx: &Ctx, c: Cfg, p: &Progress, diags: &mut Diagnostics) {
+            for n in c.names.unwrap_or_default() {
+                p.send(format!("hello {n}"));
+            }
+            diags.error("done badly", "on purpose");
+        }
+    }
+
+    fn config(names: Value) -> Option<pb::DynamicValue> {
+        let ty = Type::object([("names", Type::list(Type::String))]);
+        let v = Value::Object(BTreeMap::from([("names".to_string(), names)]));
+        let msgpack = encode_msgpack(&ty, &v).unwrap();
+        Some(pb::DynamicValue {
+            msgpack,
+            json: vec![],
+        })
+    }
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    #[tokio::test]
+    async fn invoke_streams_progress_then_one_completed_event() {
+        let actions = Actions::new(vec![action(Greet)]);
+        let r = pb::invoke_action::Request {
+            action_type: "test_greet".into(),
+            config: config(Value::List(vec![s("a"), s("b")])),
+            client_capabilities: None,
+        };
+        let events: Vec<_> = actions.invoke(Ctx::default(), r).collect().await;
+        use pb::invoke_action::event::Type as T;
+        let kinds: Vec<String> = events
+            .into_iter()
+            .map(|e| match e.unwrap().r#type.unwrap() {
+                T::Progress(p) => p.message,
+                T::Completed(c) => format!("completed: {}", c.diagnostics[0].summary),
+            })
+            .collect();
+        assert_eq!(kinds, ["hello a", "hello b", "completed: done badly"]);
+    }
+
+    #[tokio::test]
+    async fn unknowns_in_a_plain_list_are_no_error_before_invoke() {
+        let actions = Actions::new(vec![action(Greet)]);
+        let unknown = Value::Unknown(Default::default());
+        let r = pb::plan_action::Request {
+            action_type: "test_greet".into(),
+            config: config(Value::List(vec![s("a"), unknown])),
+            client_capabilities: None,
+        };
+        let resp = actions.plan(&Ctx::default(), r).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let r = pb::validate_action_config::Request {
+            type_name: "test_nope".into(),
+            config: None,
+        };
+        let resp = actions.validate(&Ctx::default(), r).await;
+        assert_eq!(resp.diagnostics[0].summary, "Unknown action type");
+    }
+}
