@@ -57,6 +57,25 @@ pub fn render_all(root: &Path) -> BTreeMap<String, String> {
             ),
         );
     }
+    for a in p.actions() {
+        let name = a.type_name().to_string();
+        let example = read(root, &format!("examples/actions/{name}/action.tf"));
+        out.insert(
+            format!("docs/actions/{}.md", short(&name)),
+            render_page(&name, "Action", a.schema(), example.as_deref(), None),
+        );
+    }
+    for l in p.list_resources() {
+        let name = l.type_name().to_string();
+        let example = read(
+            root,
+            &format!("examples/list-resources/{name}/list.tfquery.hcl"),
+        );
+        out.insert(
+            format!("docs/list-resources/{}.md", short(&name)),
+            render_page(&name, "List Resource", l.schema(), example.as_deref(), None),
+        );
+    }
     out
 }
 

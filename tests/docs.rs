@@ -1,5 +1,5 @@
 //! The committed docs/ must be what the schemas and examples render to
-//! (`scripts/gen-docs` rewrites them), and every resource, data source and ephemeral resource
+//! (`scripts/gen-docs` rewrites them), and every resource, data source, action and list resource
 //! has an example (resources also an import.sh).
 
 use std::path::Path;
@@ -26,6 +26,8 @@ fn committed_docs_match_the_schema() {
         "docs/resources",
         "docs/data-sources",
         "docs/ephemeral-resources",
+        "docs/actions",
+        "docs/list-resources",
     ] {
         for e in std::fs::read_dir(root.join(dir))
             .into_iter()
@@ -68,6 +70,18 @@ fn every_type_has_examples() {
             "examples/ephemeral-resources/{}/ephemeral-resource.tf",
             e.type_name()
         );
+        if !root.join(&rel).exists() {
+            missing.push(rel);
+        }
+    }
+    for a in p.actions() {
+        let rel = format!("examples/actions/{}/action.tf", a.type_name());
+        if !root.join(&rel).exists() {
+            missing.push(rel);
+        }
+    }
+    for l in p.list_resources() {
+        let rel = format!("examples/list-resources/{}/list.tfquery.hcl", l.type_name());
         if !root.join(&rel).exists() {
             missing.push(rel);
         }

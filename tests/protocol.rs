@@ -160,14 +160,35 @@ async fn schema_and_metadata() {
         .into_inner();
     assert!(m.resources.iter().any(|r| r.type_name == "cicd_test_thing"));
 
-    // Identity schemas (Terraform >= 1.12 asks): none declared.
+    // Identity schemas (Terraform >= 1.12 asks): the types with a list resource have one.
     let ids = f
         .client
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await
         .unwrap()
         .into_inner();
-    assert!(ids.identity_schemas.is_empty());
+    let mut with_identity: Vec<_> = ids.identity_schemas.keys().cloned().collect();
+    with_identity.sort();
+    assert_eq!(
+        with_identity,
+        [
+            "cicd_image_deployment",
+            "cicd_registry_credentials",
+            "cicd_woodpecker_global_secret",
+            "cicd_woodpecker_repo"
+        ]
+    );
+    let deploy = &ids.identity_schemas["cicd_image_deployment"];
+    let names: Vec<_> = deploy
+        .identity_attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["namespace", "deployment", "container"]);
+    assert!(deploy
+        .identity_attributes
+        .iter()
+        .all(|a| a.required_for_import));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,8 +17,10 @@ pub use settings::{Config, Configured, Settings};
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use tfplugin::action::DynAction;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
 use tfplugin::ephemeral::DynEphemeralResource;
+use tfplugin::list::DynListResource;
 use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -31,6 +33,8 @@ pub struct CicdProvider {
     data_sources: Registry<dyn DynDataSource>,
     extra_resources: Vec<Arc<dyn DynResource>>,
     ephemeral_resources: Registry<dyn DynEphemeralResource>,
+    actions: Option<Registry<dyn DynAction>>,
+    list_resources: Option<Registry<dyn DynListResource>>,
 }
 
 /// Builds the type-erased types of one kind around the shared provider data.
@@ -47,12 +51,26 @@ impl CicdProvider {
             data_sources,
             extra_resources: Vec::new(),
             ephemeral_resources: |_| Vec::new(),
+            actions: None,
+            list_resources: None,
         }
     }
 
     /// Serve these ephemeral resource types (`ephemeral` blocks, Terraform >= 1.10).
     pub fn with_ephemeral_resources(mut self, e: Registry<dyn DynEphemeralResource>) -> Self {
         self.ephemeral_resources = e;
+        self
+    }
+
+    /// Serve these action types (Terraform >= 1.14).
+    pub fn with_actions(mut self, actions: Registry<dyn DynAction>) -> Self {
+        self.actions = Some(actions);
+        self
+    }
+
+    /// Serve these list resource types (`terraform query`, Terraform >= 1.14).
+    pub fn with_list_resources(mut self, lists: Registry<dyn DynListResource>) -> Self {
+        self.list_resources = Some(lists);
         self
     }
 
@@ -176,5 +194,15 @@ impl Provider for CicdProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
         (self.ephemeral_resources)(&self.data)
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn DynAction>> {
+        self.actions.map(|a| a(&self.data)).unwrap_or_default()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn DynListResource>> {
+        self.list_resources
+            .map(|l| l(&self.data))
+            .unwrap_or_default()
     }
 }

@@ -25,13 +25,15 @@
 //!   when the live image is neither what was applied nor what the cluster made of it.
 //! - Destroy leaves the workload untouched: the image stays as it is.
 
+use super::adopt;
 use crate::clients::kubernetes::{is_dns1123_label, KubeClient};
 use crate::image_check::{check_offline, Target, DEFAULT_TAG_PATTERN};
 use crate::provider::ProviderData;
 use crate::util::duration;
-use apply::{from_cluster, refreshed, report, report_target, warn_target};
+use apply::{refreshed, report, report_target, warn_target};
 use async_trait::async_trait;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
@@ -94,7 +96,7 @@ tfplugin::state! {
     }
 }
 
-const DEFAULT_TIMEOUT: &str = "5m";
+pub(crate) const DEFAULT_TIMEOUT: &str = "5m";
 
 const DESCRIPTION: &str = "The image of one container of a Kubernetes Deployment, set with server-side apply (field manager `cicd`, only that container's `image` is owned), then a wait for the rollout like `kubectl rollout status`. The image must exist in the registry (checked at plan; a tag not pushed yet is a warning at plan and checked again before the apply writes). Destroying the resource leaves the workload as it is. Import with `namespace/deployment/container`.
 
@@ -120,6 +122,16 @@ impl Resource for ImageDeployment {
 
     fn type_name(&self) -> &'static str {
         "cicd_image_deployment"
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::image_deployment())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_image_deployment(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::image_deployment_import_id(i)
     }
 
     fn schema(&self) -> Schema {
@@ -285,21 +297,9 @@ impl Resource for ImageDeployment {
             Ok(d) => d,
             Err(e) => return diags.push_err(format!("Could not read deployment {ns}/{name}"), &e),
         };
-        let base = State {
-            id: Val::Known(id.to_string()),
-            namespace: Val::Known(ns.into()),
-            deployment: Val::Known(name.into()),
-            container: Val::Known(container.into()),
-            tag_pattern: Val::Known(DEFAULT_TAG_PATTERN.into()),
-            verify_image: Val::Known(true),
-            force: Val::Known(true),
-            wait_for_rollout: Val::Known(true),
-            rollout_timeout: Val::Known(DEFAULT_TIMEOUT.into()),
-            ..Default::default()
-        };
         let st = found
             .as_ref()
-            .and_then(|d| from_cluster(&base, d, container));
+            .and_then(|d| adopt::imported_container(d, container));
         if st.is_none() {
             let why = match found {
                 None => format!("Deployment {ns}/{name} does not exist."),
@@ -384,4 +384,4 @@ fn keep_computed(st: &mut State, prior: State) {
 }
 
 #[path = "image_deployment_apply.rs"]
-mod apply;
+pub(crate) mod apply;

@@ -22,6 +22,7 @@
 //! hand, a namespace added) writes the versions the other copies have (`?version=N`), so all
 //! copies stay identical.
 
+use super::adopt;
 use crate::clients::kubernetes;
 use crate::clients::vault::KvRef;
 use crate::provider::ProviderData;
@@ -29,6 +30,7 @@ use crate::pull_secret::{self, Auths, Copies, Login, LoginError, Logins, NsCheck
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -237,6 +239,16 @@ impl Resource for RegistryCredentials {
     async fn import(&self, _cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<State> {
         let kube = self.data.kube(diags).await?;
         import::import(&kube, id, diags).await
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::registry_credentials())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_registry_credentials(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::registry_credentials_import_id(i)
     }
 }
 

@@ -8,14 +8,20 @@
 //! * [`resource`]: the typed traits, their type-erased adapters and the framework's plan rules.
 //! * [`ephemeral`]: ephemeral resources (typed trait, erased adapter, their RPCs).
 //! * [`features`]: which client version each protocol feature needs, and the error for an older one.
+//! * [`action`]: actions (Terraform >= 1.14), typed and erased, and their RPCs.
+//! * [`list`]: list resources for `terraform query` (Terraform >= 1.14).
+//! * [`identity`]: resource identity (Terraform >= 1.12).
 //! * [`agreement`]: checks that a state struct and its schema agree.
 //! * [`diagnostics`], [`logging`], [`secret`]: diagnostics with paths, hclog logs, secrets.
 
+pub mod action;
 pub mod agreement;
 pub mod diagnostics;
 pub mod ephemeral;
 pub mod features;
 pub mod handshake;
+pub mod identity;
+pub mod list;
 pub mod logging;
 #[doc(hidden)]
 pub mod proto;

@@ -4,8 +4,10 @@
 //! answered UNIMPLEMENTED by the generated default stubs; Terraform only calls them when a
 //! configuration uses the feature.
 
+use crate::action::Actions;
 use crate::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
 use crate::ephemeral;
+use crate::list::ListResources;
 use crate::proto::tfplugin6 as pb;
 use crate::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
 use crate::schema::{AttrType, Attribute, Block, NestingMode, Schema};
@@ -24,6 +26,8 @@ pub struct ProviderService {
     ephemeral: ephemeral::rpc::Registry,
     schema_response: pb::get_provider_schema::Response,
     stop: Mutex<CancellationToken>,
+    actions: Actions,
+    lists: ListResources,
 }
 
 impl ProviderService {
@@ -43,6 +47,8 @@ impl ProviderService {
             .into_iter()
             .map(|e| (e.type_name().to_string(), e))
             .collect();
+        let actions = Actions::new(provider.actions());
+        let lists = ListResources::new(provider.list_resources(), &resources);
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(schema_to_proto(provider.schema())),
             resource_schemas: resources
@@ -58,6 +64,8 @@ impl ProviderService {
                 .map(|(k, e)| (k.clone(), schema_to_proto(e.schema())))
                 .collect(),
             server_capabilities: Some(capabilities()),
+            action_schemas: actions.schemas(),
+            list_resource_schemas: lists.schemas(),
             ..Default::default()
         };
         ProviderService {
@@ -67,6 +75,8 @@ impl ProviderService {
             ephemeral,
             schema_response,
             stop: Mutex::new(CancellationToken::new()),
+            actions,
+            lists,
         }
     }
 
@@ -132,6 +142,49 @@ async fn cancellable<T>(
 
 // ---------------------------------------------------------------------------------------------
 // Conversions.
+
+/// The identity of a state value on the wire, when the resource has an identity schema.
+pub(crate) fn identity_data(
+    res: &dyn DynResource,
+    state: &Value,
+    diags: &mut Diagnostics,
+) -> Option<pb::ResourceIdentityData> {
+    let (_, ty) = res.identity_schema()?;
+    let v = res.identity_of(state)?;
+    Some(pb::ResourceIdentityData {
+        identity_data: Some(encode_dv(&v, ty, diags)?),
+    })
+}
+
+/// The import id an identity from an `import { identity = ... }` block stands for.
+fn import_id_of(
+    res: &dyn DynResource,
+    dv: &pb::DynamicValue,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let Some((_, ty)) = res.identity_schema() else {
+        diags.error(
+            "Import by identity is not supported",
+            format!(
+                "{} has no resource identity: import it by id.",
+                res.type_name()
+            ),
+        );
+        return None;
+    };
+    let v = decode_dv(Some(dv), ty, "identity", diags)?;
+    let id = res.identity_import_id(&v);
+    if id.is_none() {
+        diags.error(
+            "Incomplete identity",
+            format!(
+                "Every attribute of the {} identity must be set.",
+                res.type_name()
+            ),
+        );
+    }
+    id
+}
 
 pub(crate) fn decode_dv(
     dv: Option<&pb::DynamicValue>,
@@ -309,6 +362,8 @@ impl PbProvider for ProviderService {
             ephemeral_resources: sorted_keys(&self.ephemeral)
                 .map(|type_name| pb::get_metadata::EphemeralMetadata { type_name })
                 .collect(),
+            actions: self.actions.metadata(),
+            list_resources: self.lists.metadata(),
             ..Default::default()
         }))
     }
@@ -324,8 +379,15 @@ impl PbProvider for ProviderService {
         &self,
         _r: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Rsp<pb::get_resource_identity_schemas::Response> {
-        // No resource declares an identity yet: an empty map tells Terraform >= 1.12 so.
-        Ok(Response::new(Default::default()))
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(k, r)| Some((k.clone(), r.identity_schema()?.0.to_proto())))
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn get_functions(
@@ -477,6 +539,7 @@ impl PbProvider for ProviderService {
                 )
                 .await;
                 diags.extend(d2);
+                out.new_identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.new_state = Some(dv);
                     out.private = p.to_bytes();
@@ -556,6 +619,7 @@ impl PbProvider for ProviderService {
                 )
                 .await;
                 diags.extend(d2);
+                out.new_identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.new_state = Some(dv);
                     out.private = p.to_bytes();
@@ -576,15 +640,24 @@ impl PbProvider for ProviderService {
         let mut out = pb::import_resource_state::Response::default();
         if let Some(res) = self.resource(&r.type_name, &mut diags) {
             let ty = res.value_type().clone();
+            let id = match r.identity.as_ref().and_then(|i| i.identity_data.as_ref()) {
+                None => Some(r.id.clone()),
+                Some(dv) => import_id_of(res.as_ref(), dv, &mut diags),
+            };
             let mut d2 = Diagnostics::new();
-            let v = cancellable(&cx, &mut diags, None, res.import(&cx, &r.id, &mut d2)).await;
+            let v = match id {
+                Some(id) => cancellable(&cx, &mut diags, None, res.import(&cx, &id, &mut d2)).await,
+                None => None,
+            };
             diags.extend(d2);
             if let Some(v) = v.filter(|_| !diags.has_errors()) {
+                let identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.imported_resources
                         .push(pb::import_resource_state::ImportedResource {
                             type_name: r.type_name.clone(),
                             state: Some(dv),
+                            identity,
                             ..Default::default()
                         });
                 }
@@ -654,6 +727,54 @@ impl PbProvider for ProviderService {
         let cx = self.ctx(None);
         let out = ephemeral::rpc::close(&self.ephemeral, &cx, r.into_inner()).await;
         Ok(Response::new(out))
+    }
+
+    // Actions (Terraform >= 1.14): see crate::action.
+    async fn validate_action_config(
+        &self,
+        r: Request<pb::validate_action_config::Request>,
+    ) -> Rsp<pb::validate_action_config::Response> {
+        let cx = self.ctx(None);
+        Ok(Response::new(
+            self.actions.validate(&cx, r.into_inner()).await,
+        ))
+    }
+
+    async fn plan_action(
+        &self,
+        r: Request<pb::plan_action::Request>,
+    ) -> Rsp<pb::plan_action::Response> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        Ok(Response::new(self.actions.plan(&cx, r).await))
+    }
+
+    async fn invoke_action(
+        &self,
+        r: Request<pb::invoke_action::Request>,
+    ) -> Rsp<crate::action::EventStream> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        Ok(Response::new(self.actions.invoke(cx, r)))
+    }
+
+    // List resources (Terraform >= 1.14): see crate::list.
+    async fn validate_list_resource_config(
+        &self,
+        r: Request<pb::validate_list_resource_config::Request>,
+    ) -> Rsp<pb::validate_list_resource_config::Response> {
+        let cx = self.ctx(None);
+        Ok(Response::new(
+            self.lists.validate(&cx, r.into_inner()).await,
+        ))
+    }
+
+    async fn list_resource(
+        &self,
+        r: Request<pb::list_resource::Request>,
+    ) -> Rsp<crate::list::EventStream> {
+        let cx = self.ctx(None);
+        Ok(Response::new(self.lists.list(cx, r.into_inner())))
     }
 
     async fn stop_provider(

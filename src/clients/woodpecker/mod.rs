@@ -1045,6 +1045,13 @@ impl WoodpeckerClient {
         })?;
         Ok(TriggerOutcome::Created(Box::new(p)))
     }
+
+    /// `GET /api/repos/{repo_id}/pipelines` (first page, newest first): a pipeline's progress
+    /// is read here, the listing being what every Woodpecker version answers alike.
+    pub async fn recent_pipelines(&self, repo_id: i64) -> Result<Vec<Pipeline>, Error> {
+        self.get_json(&format!("/api/repos/{repo_id}/pipelines"))
+            .await
+    }
 }
 
 /// What a creating POST came to (see [`WoodpeckerClient::post_confirmed`]).

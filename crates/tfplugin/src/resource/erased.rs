@@ -6,8 +6,9 @@
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::{AttrPath, Diagnostics};
 use crate::ephemeral::DynEphemeralResource;
+use crate::identity::IdentitySchema;
 use crate::schema::Schema;
-use crate::typed::{from_value, state_json_to_value, to_value};
+use crate::typed::{from_value, state_json_to_value, to_value, value_to_state_json};
 use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -59,6 +60,18 @@ pub trait DynResource: Send + Sync {
         diags: &mut Diagnostics,
     ) -> (Value, Private);
     async fn import(&self, cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value>;
+    /// The identity schema and its cty type, when the resource has one.
+    fn identity_schema(&self) -> Option<&(IdentitySchema, Type)> {
+        None
+    }
+    /// The identity of a state value, as a cty value of the identity type.
+    fn identity_of(&self, _state: &Value) -> Option<Value> {
+        None
+    }
+    /// The import id an identity value stands for.
+    fn identity_import_id(&self, _identity: &Value) -> Option<String> {
+        None
+    }
     fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value>;
 }
 
@@ -84,6 +97,10 @@ pub trait DynProvider: Send + Sync {
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>>;
+    /// Actions (Terraform >= 1.14): see [`crate::action`].
+    fn actions(&self) -> Vec<Arc<dyn crate::action::DynAction>>;
+    /// List resources (Terraform >= 1.14): see [`crate::list`].
+    fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>>;
 }
 
 /// Wraps a typed implementation and caches its schema and type.
@@ -91,18 +108,30 @@ pub struct Typed<R> {
     inner: R,
     schema: Schema,
     ty: Type,
+    identity: Option<(IdentitySchema, Type)>,
 }
 
 impl<R> Typed<R> {
     fn with(inner: R, schema: Schema) -> Self {
         let ty = schema.value_type();
-        Typed { inner, schema, ty }
+        Typed {
+            inner,
+            schema,
+            ty,
+            identity: None,
+        }
     }
 }
 
 pub fn resource<R: Resource>(r: R) -> Arc<dyn DynResource> {
     let s = r.schema();
-    Arc::new(Typed::with(r, s))
+    let identity = r.identity_schema().map(|i| {
+        let ty = i.value_type();
+        (i, ty)
+    });
+    let mut t = Typed::with(r, s);
+    t.identity = identity;
+    Arc::new(t)
 }
 
 pub fn data_source<D: DataSource>(d: D) -> Arc<dyn DynDataSource> {
@@ -323,6 +352,27 @@ impl<R: Resource> DynResource for Typed<R> {
         Some(v)
     }
 
+    fn identity_schema(&self) -> Option<&(IdentitySchema, Type)> {
+        self.identity.as_ref()
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        let (_, ty) = self.identity.as_ref()?;
+        if state.is_null() || !state.is_wholly_known() {
+            return None;
+        }
+        let s = from_value::<R::State>(state).ok()?;
+        let id = self.inner.identity(&s)?;
+        to_value(&id, ty).ok().filter(Value::is_wholly_known)
+    }
+
+    fn identity_import_id(&self, identity: &Value) -> Option<String> {
+        match value_to_state_json(identity) {
+            serde_json::Value::Object(m) => self.inner.identity_import_id(&m),
+            _ => None,
+        }
+    }
+
     fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value> {
         let mut json: serde_json::Value = match serde_json::from_slice(raw_json) {
             Ok(j) => j,
@@ -410,6 +460,12 @@ impl<P: Provider> DynProvider for Typed<P> {
     }
     fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
         self.inner.ephemeral_resources()
+    }
+    fn actions(&self) -> Vec<Arc<dyn crate::action::DynAction>> {
+        self.inner.actions()
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>> {
+        self.inner.list_resources()
     }
 }
 
