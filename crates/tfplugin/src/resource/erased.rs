@@ -6,7 +6,7 @@
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::{AttrPath, Diagnostics};
 use crate::schema::Schema;
-use crate::typed::{from_value, state_json_to_value, to_value};
+use crate::typed::{from_value, state_json_to_value, to_value, TypedError};
 use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -116,6 +116,14 @@ pub fn provider<P: Provider>(p: P) -> Arc<dyn DynProvider> {
 fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<T> {
     match from_value::<T>(v) {
         Ok(t) => Some(t),
+        Err(TypedError::Decode { path, msg }) if !path.is_empty() => {
+            diags.error_at(
+                path.clone(),
+                format!("Invalid {what}"),
+                format!("{path}: {msg}"),
+            );
+            None
+        }
         Err(e) => {
             diags.error(format!("Invalid {what}"), e.to_string());
             None
