@@ -558,3 +558,57 @@ async fn stop_provider_cancels_in_flight_apply() {
     );
     assert_eq!(f.store.len(), 0);
 }
+
+/// Finding 11: StopProvider while an update waits (after it wrote). The operation watches the
+/// same token and returns what it wrote; that state must reach Terraform every time, not the
+/// prior state half of the time (an unbiased race between the operation and the token).
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_provider_keeps_the_state_the_operation_returned() {
+    for round in 0..10 {
+        let mut f = fixture().await;
+        let ty = f.thing_ty.clone();
+        let cfg = thing(&[("name", s("before"))]);
+        let p = plan(&mut f, &Value::Null, &cfg, &cfg, vec![]).await;
+        let planned = undv(&ty, &p.planned_state);
+        let a = apply(&mut f, &Value::Null, &planned, &cfg, vec![]).await;
+        let state = undv(&ty, &a.new_state);
+        let id = state.attr("id").unwrap().as_str().unwrap().to_string();
+
+        let cfg2 = thing(&[
+            ("name", s("after")),
+            ("delay_ms", Value::Number(60_000i64.into())),
+        ]);
+        let mut proposed = state.clone();
+        if let Value::Object(m) = &mut proposed {
+            m.insert("name".into(), s("after"));
+            m.insert("delay_ms".into(), Value::Number(60_000i64.into()));
+        }
+        let p = plan(&mut f, &state, &cfg2, &proposed, a.private.clone()).await;
+        assert!(errors(&p.diagnostics).is_empty(), "{:?}", p.diagnostics);
+        let planned = undv(&ty, &p.planned_state);
+        let mut c2 = f.client.clone();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c2.stop_provider(pb::stop_provider::Request {})
+                .await
+                .unwrap();
+        });
+        let t0 = Instant::now();
+        let a = apply(&mut f, &state, &planned, &cfg2, a.private.clone()).await;
+        stopper.await.unwrap();
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "round {round}: not stopped"
+        );
+        let e = errors(&a.diagnostics);
+        assert_eq!(e.len(), 1, "round {round}: {e:?}");
+        assert_eq!(e[0].summary, "Wait cancelled", "round {round}");
+        let after = undv(&ty, &a.new_state);
+        assert_eq!(
+            after.attr("name"),
+            Some(&s("after")),
+            "round {round}: the state must say what was written"
+        );
+        assert_eq!(f.store.get(&id).unwrap().name, "after");
+    }
+}

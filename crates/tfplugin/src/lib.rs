@@ -10,6 +10,7 @@
 //! * [`diagnostics`], [`logging`], [`secret`]: diagnostics with paths, hclog logs, secrets.
 
 pub mod agreement;
+pub mod cancel;
 pub mod diagnostics;
 pub mod handshake;
 pub mod logging;

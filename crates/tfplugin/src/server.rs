@@ -102,16 +102,17 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-/// Run `f`, or stop with an error diagnostic when Terraform calls StopProvider meanwhile.
+/// Run `f`; when Terraform calls StopProvider meanwhile, `f` gets [`crate::cancel::GRACE`] to
+/// return its own (partial) result, else this stops with an error diagnostic.
 async fn cancellable<T>(
     cx: &Ctx,
     diags: &mut Diagnostics,
     fallback: T,
     f: impl Future<Output = T>,
 ) -> T {
-    tokio::select! {
-        v = f => v,
-        _ = cx.cancel.cancelled() => {
+    match crate::cancel::run(&cx.cancel, f).await {
+        crate::cancel::Outcome::Returned(v) => v,
+        crate::cancel::Outcome::Abandoned => {
             diags.error("Operation cancelled", "Terraform asked the provider to stop (interrupt) while this operation was in progress. The remote object may be partly changed; run plan to see its state.");
             fallback
         }
