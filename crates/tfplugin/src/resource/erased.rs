@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::plan::{null_write_only, plan_default};
+use super::plan::{
+    fill_unknown_write_only, keep_partly_known_config, null_write_only, plan_default,
+};
 use super::validation::{check_write_only_allowed, run_validators};
 use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
@@ -216,7 +218,11 @@ impl<R: Resource> DynResource for Typed<R> {
             return None;
         }
         let mut planned = encode(&plan.state, &self.ty, "the plan", diags)?;
+        keep_partly_known_config(&self.schema.block, config, &mut planned);
         null_write_only(&self.schema.block, &mut planned);
+        if cx.write_only_allowed {
+            fill_unknown_write_only(&self.schema.block, &mut planned);
+        }
         Some(PlanOutcome {
             planned,
             requires_replace: plan.requires_replace,
