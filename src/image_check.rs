@@ -72,7 +72,7 @@ pub fn check_offline(
         _ => {}
     }
     if let Some(d) = digest.filter(|d| !image_ref::is_sha256_digest(d)) {
-        let detail = format!("{d:?} must be sha256: followed by 64 hex digits.");
+        let detail = format!("{d:?} must be sha256: followed by 64 lower-case hex digits (0-9, a-f), as the container runtime requires.");
         problems.push(problem(Blame::Digest, "Invalid digest".into(), detail));
     }
     problems
@@ -257,6 +257,9 @@ mod tests {
             blames(repo, "abc12345", Some("sha256:ab"), d),
             [Blame::Digest]
         );
+        // Upper-case hex passes a hex check but fails every pull (finding 15).
+        let upper = format!("sha256:{}", "AB".repeat(32));
+        assert_eq!(blames(repo, "abc12345", Some(&upper), d), [Blame::Digest]);
         // Unknown values are not checked.
         assert!(check_offline(None, None, None, None).is_empty());
     }

@@ -6,10 +6,11 @@ use std::fmt;
 /// Docker Hub's registry host, used for references without a registry part.
 pub const DOCKER_HUB: &str = "registry-1.docker.io";
 
-/// `sha256:` followed by 64 hex digits (either case).
+/// `sha256:` followed by 64 lower-case hex digits: what containerd and the kubelet accept
+/// (`sha256:ABC…` fails pulls with InvalidImageName).
 pub fn is_sha256_digest(d: &str) -> bool {
     d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// `repo[:tag][@digest]` split as written, without defaults or checks: the tag is after the
