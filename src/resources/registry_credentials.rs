@@ -45,7 +45,7 @@ tfplugin::state! {
         /// Bump `password_wo_version` to write a new one.
         password_wo: Val<String> = string().optional().sensitive().write_only(),
         /// Any number; changing it writes `password_wo` again.
-        password_wo_version: Val<i64> = number().optional(),
+        password_wo_version: Val<i64> = number().optional().validate(tfplugin::validate::whole_number()),
         /// Read the password from Vault KV v2: `{ mount = "secret", path = "ci/registry", key =
         /// "password" }` (`mount` defaults to `secret`). Only the secret's version number is
         /// stored in state; a new version in Vault plans an update of every copy.
@@ -69,9 +69,9 @@ tfplugin::state! {
         registries: Val<BTreeMap<String, Registry>> =
             nested(NestingMode::Map, Registry::attributes()).required(),
         /// Labels of every copy.
-        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::label_keys()).validate(crate::util::kube_names::label_values()),
         /// Annotations of every copy.
-        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::annotation_keys()),
         /// Namespace to a keyed hash (HMAC-SHA256 keyed by the copy's uid) of the copy found in
         /// the cluster. A changed or missing copy makes its namespace show in the plan.
         copies: Val<BTreeMap<String, Val<String>>> = new(Type::map(Type::String)).computed(),
