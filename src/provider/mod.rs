@@ -150,9 +150,8 @@ impl Provider for CicdProvider {
         }
     }
 
-    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, diags: &mut Diagnostics) {
-        self.data
-            .configure(settings::resolve(&cfg, tf_version, diags));
+    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, _diags: &mut Diagnostics) {
+        self.data.configure(settings::resolve(&cfg, tf_version));
     }
 
     fn resources(&self) -> Vec<Arc<dyn DynResource>> {
