@@ -134,7 +134,8 @@ mod tests {
     #[test]
     fn names_as_the_api_server_checks_them() {
         let long = "a".repeat(64);
-        let cases: &[(fn(&str) -> Option<String>, &str, bool)] = &[
+        type Check = fn(&str) -> Option<String>;
+        let cases: &[(Check, &str, bool)] = &[
             (dns_subdomain, "web", true),
             (dns_subdomain, "web-1.example", true),
             (dns_subdomain, "Web", false),

@@ -303,7 +303,7 @@ impl<'de, 'a, I: Iterator<Item = (usize, &'a Value)>> de::SeqAccess<'de> for Seq
         let Some((i, x)) = self.items.next() else {
             return Ok(None);
         };
-        let step = self.addressable.then(|| PathStep::Index(i as i64));
+        let step = self.addressable.then_some(PathStep::Index(i as i64));
         seed.deserialize(ValueDe(x))
             .map(Some)
             .map_err(|e| e.within(step))

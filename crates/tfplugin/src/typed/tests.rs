@@ -240,7 +240,8 @@ fn an_unknown_where_no_val_can_hold_it_is_an_error_with_its_path() {
 fn decode_errors_carry_the_attribute_path() {
     let s = |x: &str| Value::string(x);
     let n = |x: &str| Value::number(x.parse::<Number>().unwrap());
-    let cases: Vec<(Vec<(&str, Value)>, &str, &str)> = vec![
+    type Attrs<'a> = Vec<(&'a str, Value)>;
+    let cases: Vec<(Attrs, &str, &str)> = vec![
         (
             vec![("keep_last", n("2.5"))],
             "keep_last",
