@@ -11,6 +11,7 @@
 
 pub mod agreement;
 pub mod cancel;
+pub mod deferral;
 pub mod diagnostics;
 pub mod handshake;
 pub mod logging;

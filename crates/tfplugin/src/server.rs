@@ -22,6 +22,7 @@ pub struct ProviderService {
     data_sources: HashMap<String, Arc<dyn DynDataSource>>,
     schema_response: pb::get_provider_schema::Response,
     stop: Mutex<CancellationToken>,
+    config_known: crate::deferral::ProviderConfigKnown,
 }
 
 impl ProviderService {
@@ -55,6 +56,7 @@ impl ProviderService {
             data_sources,
             schema_response,
             stop: Mutex::new(CancellationToken::new()),
+            config_known: Default::default(),
         }
     }
 
@@ -349,6 +351,7 @@ impl PbProvider for ProviderService {
             "provider configuration",
             &mut diags,
         ) {
+            self.config_known.record(&cfg);
             self.provider
                 .configure(&cx, &cfg, &r.terraform_version, &mut diags)
                 .await;
@@ -444,7 +447,11 @@ impl PbProvider for ProviderService {
         };
         if let Some(res) = self.resource(&r.type_name, &mut diags) {
             let ty = res.value_type().clone();
-            if let Some(cur) = decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                // The current state stays as it is.
+            } else if let Some(cur) =
+                decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
             {
                 let private = Private::from_bytes(&r.private);
                 let fallback = (cur.clone(), private.clone());
@@ -485,7 +492,15 @@ impl PbProvider for ProviderService {
                 &mut diags,
             );
             let config = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+            let deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if let (Some(d), Some(prior), Some(proposed), Some(config)) =
+                (&deferred, &prior, &proposed, &config)
+            {
+                let planned = crate::deferral::deferred_plan(&*res, prior, config, proposed);
+                out.planned_state = encode_dv(&planned, &ty, &mut diags);
+                out.planned_private = r.prior_private.clone();
+                out.deferred = Some(d.clone());
+            } else if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
                 let private = Private::from_bytes(&r.prior_private);
                 let mut d2 = Diagnostics::new();
                 let outcome = cancellable(
@@ -584,7 +599,11 @@ impl PbProvider for ProviderService {
         let mut out = pb::read_data_source::Response::default();
         if let Some(ds) = self.data_source(&r.type_name, &mut diags) {
             let ty = ds.value_type().clone();
-            if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags) {
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                out.state = encode_dv(&Value::unknown(), &ty, &mut diags);
+            } else if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags)
+            {
                 let mut d2 = Diagnostics::new();
                 let v = cancellable(&cx, &mut diags, None, ds.read(&cx, &cfg, &mut d2)).await;
                 diags.extend(d2);
