@@ -674,7 +674,12 @@ async fn unknown_provider_configuration_defers_for_clients_that_can_defer() {
     assert_eq!(planned.attr("name"), Some(&s("later")));
     assert!(planned.attr("id").unwrap().is_unknown());
     // A client that cannot defer: planned as before.
-    let p = f.client.plan_resource_change(plan_req(None)).await.unwrap().into_inner();
+    let p = f
+        .client
+        .plan_resource_change(plan_req(None))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(p.deferred, None);
 
     // ReadResource: the current state, unchanged and deferred (the object is not read).
@@ -691,7 +696,11 @@ async fn unknown_provider_configuration_defers_for_clients_that_can_defer() {
         .unwrap()
         .into_inner();
     assert_eq!(r.deferred, want);
-    assert_eq!(undv(&ty, &r.new_state), current, "not read, so not gone either");
+    assert_eq!(
+        undv(&ty, &r.new_state),
+        current,
+        "not read, so not gone either"
+    );
 
     // ReadDataSource: unknown, deferred, and Woodpecker is not asked.
     let ds = "cicd_woodpecker_repo";
