@@ -324,6 +324,21 @@ fn token_helper_file(env: EnvLookup) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The CA certificates of `VAULT_CACERT` (a PEM file), as the Vault CLI trusts them.
+fn vault_ca(env: EnvLookup) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = env("VAULT_CACERT") else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(&path).map_err(|e| format!("VAULT_CACERT={path}: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(Some(pem)),
+        Ok(_) => Err(format!(
+            "VAULT_CACERT={path}: no PEM certificate in the file"
+        )),
+        Err(e) => Err(format!("VAULT_CACERT={path}: {e}")),
+    }
+}
+
 /// `vault { address, token, kubernetes_auth { ... } }` -> [`VaultConfig`].
 fn vault(block: &Val<VaultBlock>, env: EnvLookup) -> Configured<VaultConfig> {
     let mut u = Vec::new();
@@ -378,13 +393,22 @@ fn vault(block: &Val<VaultBlock>, env: EnvLookup) -> Configured<VaultConfig> {
             .map(|t| VaultAuth::Token(Secret::new(t)))
     };
     match (address, auth) {
-        (Some(address), Some(auth)) => finish(
-            u,
-            Some(VaultConfig {
-                address: address.trim_end_matches('/').to_string(),
-                auth,
-            }),
-        ),
+        (Some(address), Some(auth)) => {
+            let ca_pem = match vault_ca(env) {
+                Ok(pem) => pem,
+                Err(e) => return invalid(AttrPath::root("vault"), "Unusable VAULT_CACERT", e),
+            };
+            finish(
+                u,
+                Some(VaultConfig {
+                    address: address.trim_end_matches('/').to_string(),
+                    auth,
+                    ca_pem,
+                    namespace: env("VAULT_NAMESPACE")
+                        .map(|n| n.trim().trim_matches('/').to_string()),
+                }),
+            )
+        }
         (Some(_), None) => {
             if !u.is_empty() {
                 return finish(u, None);
@@ -547,6 +571,57 @@ mod tests {
         let mut d = Diagnostics::new();
         assert!(require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", &mut d).is_none());
         assert!(d.0[0].detail.contains("vault"));
+    }
+
+    #[test]
+    fn vault_cacert_and_namespace_as_the_vault_cli_reads_them() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let der = tfplugin::handshake::ServerIdentity::generate()
+            .unwrap()
+            .cert_der;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &pem).unwrap();
+        let ca = ca.display().to_string();
+        let base = [("VAULT_ADDR", "https://v"), ("VAULT_TOKEN", "t")];
+        let with = |extra: &[(&str, &str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            resolve_with(&Config::default(), "1.11.4", &env_of(&pairs))
+        };
+        match with(&[("VAULT_CACERT", &ca), ("VAULT_NAMESPACE", "team-a/")]).vault {
+            Configured::Ready(v) => {
+                assert_eq!(v.ca_pem.as_deref(), Some(pem.as_bytes()));
+                assert_eq!(v.namespace.as_deref(), Some("team-a"));
+                // The client trusts it (an unusable PEM would be refused by reqwest).
+                assert!(
+                    crate::clients::http::Http::with_ca_pem("vault", &v.ca_pem.unwrap()).is_ok()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Unreadable or not PEM: reported (to the resources that use Vault) naming the variable.
+        let missing = dir.path().join("missing.pem").display().to_string();
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+        let junk = dir.path().join("junk.pem").display().to_string();
+        for bad in [missing, junk] {
+            match with(&[("VAULT_CACERT", &bad)]).vault {
+                Configured::Invalid { detail, .. } => {
+                    assert!(detail.contains("VAULT_CACERT"), "{detail}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // Neither set: none.
+        assert!(matches!(
+            with(&[]).vault,
+            Configured::Ready(VaultConfig {
+                ca_pem: None,
+                namespace: None,
+                ..
+            })
+        ));
     }
 
     #[test]
