@@ -664,7 +664,7 @@ async fn unknown_provider_configuration_defers_for_clients_that_can_defer() {
     };
     let p = f
         .client
-        .plan_resource_change(plan_req(can_defer.clone()))
+        .plan_resource_change(plan_req(can_defer))
         .await
         .unwrap()
         .into_inner();
@@ -689,7 +689,7 @@ async fn unknown_provider_configuration_defers_for_clients_that_can_defer() {
         .read_resource(pb::read_resource::Request {
             type_name: "cicd_test_thing".into(),
             current_state: dv(&ty, &current),
-            client_capabilities: can_defer.clone(),
+            client_capabilities: can_defer,
             ..Default::default()
         })
         .await

@@ -28,7 +28,7 @@ impl ProviderConfigKnown {
     /// known, or the client cannot defer.
     pub fn defer(&self, caps: Option<&pb::ClientCapabilities>) -> Option<pb::Deferred> {
         let allowed = caps.is_some_and(|c| c.deferral_allowed);
-        (allowed && self.0.load(Ordering::SeqCst)).then(|| pb::Deferred {
+        (allowed && self.0.load(Ordering::SeqCst)).then_some(pb::Deferred {
             reason: pb::deferred::Reason::ProviderConfigUnknown as i32,
         })
     }

@@ -499,7 +499,7 @@ impl PbProvider for ProviderService {
                 let planned = crate::deferral::deferred_plan(&*res, prior, config, proposed);
                 out.planned_state = encode_dv(&planned, &ty, &mut diags);
                 out.planned_private = r.prior_private.clone();
-                out.deferred = Some(d.clone());
+                out.deferred = Some(*d);
             } else if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
                 let private = Private::from_bytes(&r.prior_private);
                 let mut d2 = Diagnostics::new();
