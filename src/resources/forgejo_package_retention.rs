@@ -281,6 +281,7 @@ impl State {
             dry_run: self.dry_run(),
         })?;
         let unknown = self.packages.is_unknown()
+            || self.r#type.is_unknown()
             || self.package_regex.is_unknown()
             || self.keep_last.is_unknown()
             || self.keep_tags.is_unknown()

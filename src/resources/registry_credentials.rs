@@ -430,11 +430,11 @@ fn logins(st: &State) -> Vec<Login> {
 }
 
 /// The Vault secret and key a `password_from_vault` map names, read in this one place
-/// (`mount` defaults to `secret`); `None` while `path` or `key` is not known.
+/// (`mount` defaults to `secret` when null); `None` while `mount`, `path` or `key` is not known.
 fn vault_password(m: &VaultMap) -> Option<Password> {
     let field = |k: &str| m.get(k).cloned().unwrap_or(Val::Null);
     let [mount, path, key] = VAULT_KEYS.map(field);
-    let mount = mount.known_or_else(|| crate::clients::vault::DEFAULT_MOUNT.into());
+    let mount = mount.or_default_known(crate::clients::vault::DEFAULT_MOUNT.into())?;
     let kv = KvRef::new(mount, path.into_known()?);
     Some(Password::Vault(kv, key.into_known()?))
 }
