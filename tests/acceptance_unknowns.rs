@@ -8,3 +8,4 @@ mod steps;
 mod support;
 
 support::per_cli!(unknowns, steps::unknowns);
+support::per_cli!(bad_input, steps::bad_input);

@@ -437,3 +437,63 @@ pub fn unknowns(cli: &Cli) -> Scenario<Unknowns> {
         },
     )])
 }
+
+/// Bad input fails `terraform validate` with the attribute it comes from, before anything
+/// reaches a server: Kubernetes label and annotation keys and values, a Deployment name, an
+/// upper-case digest, a number that is not whole.
+pub fn bad_input(_cli: &Cli) -> Scenario<()> {
+    let config = format!(
+        r#"resource "cicd_registry_credentials" "labels" {{
+  namespaces  = ["default"]
+  labels      = {{ "bad key" = "ok", "app" = "not ok!" }}
+  annotations = {{ "-x" = "v" }}
+  registries = {{
+    "registry.example" = {{
+      username = "u"
+      password = "p"
+    }}
+  }}
+}}
+
+resource "cicd_image_deployment" "names" {{
+  namespace    = "default"
+  deployment   = "My_App"
+  container    = "app"
+  image        = "registry.example/team/app"
+  tag          = "abc12345"
+  digest       = "sha256:{upper}"
+  verify_image = false
+}}
+
+resource "cicd_forgejo_package_retention" "numbers" {{
+  owner     = "someone"
+  keep_last = 2.5
+  dry_run   = true
+}}
+"#,
+        upper = "AB".repeat(32)
+    );
+    let needles = [
+        r#"Key "bad key" of attribute labels"#,
+        r#"Attribute labels["app"] must consist of letters"#,
+        r#"Key "-x" of attribute annotations"#,
+        "Attribute deployment is not a DNS-1123 subdomain",
+        "64 lower-case hex digits",
+        "Attribute keep_last must be a whole number, got: 2.5",
+    ];
+    Scenario::new(
+        (),
+        vec![
+            Step::validate_fails("bad input fails validate, naming the attribute", "Error")
+                .config(config)
+                .check(move |_, r| {
+                    let all = r.all().split_whitespace().collect::<Vec<_>>().join(" ");
+                    for n in needles {
+                        assert!(all.contains(n), "expected {n:?} in:\n{}", r.all());
+                    }
+                    // Each fault once: the decoder does not repeat what a validator said.
+                    assert_eq!(all.matches("whole number").count(), 1, "{}", r.all());
+                }),
+        ],
+    )
+}

@@ -119,11 +119,17 @@ fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -
     match from_value::<T>(v) {
         Ok(t) => Some(t),
         Err(TypedError::Decode { path, msg }) if !path.is_empty() => {
-            diags.error_at(
-                path.clone(),
-                format!("Invalid {what}"),
-                format!("{path}: {msg}"),
-            );
+            // A validator may have said it already (`keep_last` must be a whole number).
+            let said = diags.0.iter().any(|d| {
+                d.severity == crate::diagnostics::Severity::Error && d.path.as_ref() == Some(&path)
+            });
+            if !said {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {what}"),
+                    format!("{path}: {msg}"),
+                );
+            }
             None
         }
         Err(e) => {
