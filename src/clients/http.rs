@@ -94,6 +94,23 @@ impl Http {
         self
     }
 
+    /// Like [`Http::new`], also trusting the CA certificates in `pem` (e.g. VAULT_CACERT).
+    pub fn with_ca_pem(system: &'static str, pem: &[u8]) -> Result<Self, String> {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+        if certs.is_empty() {
+            return Err("no PEM certificate found".into());
+        }
+        let b = certs
+            .into_iter()
+            .fold(builder(), |b, c| b.add_root_certificate(c));
+        let client = b.build().map_err(|e| e.to_string())?;
+        Ok(Http {
+            system,
+            client,
+            policy: retry::Policy::DEFAULT,
+        })
+    }
+
     pub fn system(&self) -> &'static str {
         self.system
     }
@@ -255,6 +272,10 @@ fn idempotent_method(m: &reqwest::Method) -> bool {
 }
 
 fn client() -> reqwest::Client {
+    builder().build().unwrap_or_default()
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!(
             "terraform-provider-cicd/",
@@ -265,8 +286,6 @@ fn client() -> reqwest::Client {
         .read_timeout(Duration::from_secs(30))
         .timeout(Duration::from_secs(120))
         .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
 }
 
 fn counters() -> &'static Mutex<HashMap<&'static str, &'static AtomicU64>> {

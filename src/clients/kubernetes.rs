@@ -486,13 +486,73 @@ pub struct KubeClient {
     pub(super) watches: super::kube_watch::Watches,
 }
 
+/// A kubeconfig path as kubectl takes it from KUBECONFIG: one file, or several joined with the
+/// platform's path separator (`:`), merged in order (the first file to set a value wins), where
+/// empty entries and files that do not exist are skipped as long as one remains.
+fn read_kubeconfig(paths: &str) -> Result<Kubeconfig, String> {
+    let list: Vec<_> = std::env::split_paths(paths)
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    let read = |p: &std::path::Path| {
+        Kubeconfig::read_from(p)
+            .map_err(|e| format!("could not read kubeconfig {}: {e}", p.display()))
+    };
+    if let [one] = list.as_slice() {
+        return read(one);
+    }
+    let existing: Vec<_> = list.iter().filter(|p| p.exists()).collect();
+    if existing.is_empty() {
+        return Err(format!("none of the kubeconfig files {paths} exists"));
+    }
+    existing
+        .into_iter()
+        .try_fold(Kubeconfig::default(), |merged, p| {
+            merged
+                .merge(read(p)?)
+                .map_err(|e| format!("could not merge kubeconfig {}: {e}", p.display()))
+        })
+}
+
+#[cfg(test)]
+mod kubeconfig_paths {
+    use super::read_kubeconfig;
+
+    fn file(dir: &std::path::Path, name: &str, cluster: &str, context: Option<&str>) -> String {
+        let current = context
+            .map(|c| format!("current-context: {c}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "apiVersion: v1\nkind: Config\n{current}clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.example:6443\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: t-{cluster}\n"
+        );
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    #[test]
+    fn several_paths_are_merged_like_kubectl() {
+        let d = tempfile::tempdir().unwrap();
+        let a = file(d.path(), "a", "alpha", Some("alpha"));
+        let b = file(d.path(), "b", "beta", Some("beta"));
+        let missing = d.path().join("missing").display().to_string();
+        let kc = read_kubeconfig(&format!("{a}:{missing}::{b}")).unwrap();
+        let names: Vec<_> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+        // The first file to set current-context wins.
+        assert_eq!(kc.current_context.as_deref(), Some("alpha"));
+        // One path must exist; none of several is an error naming them.
+        assert!(read_kubeconfig(&missing).is_err());
+        let e = read_kubeconfig(&format!("{missing}:{missing}2")).unwrap_err();
+        assert!(e.contains("none of the kubeconfig files"), "{e}");
+    }
+}
+
 async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
     let bad = |e: String| Error::Other(format!("invalid Kubernetes settings: {e}"));
     match s {
         KubeConfig::Kubeconfig { path, context } => {
             let kc = match path {
-                Some(p) => Kubeconfig::read_from(p)
-                    .map_err(|e| bad(format!("could not read kubeconfig {p}: {e}")))?,
+                Some(p) => read_kubeconfig(p).map_err(bad)?,
                 None => Kubeconfig::read().map_err(|e| bad(e.to_string()))?,
             };
             let opts = KubeConfigOptions {

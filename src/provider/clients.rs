@@ -203,6 +203,17 @@ pub(crate) fn require<'a, T>(
             );
             None
         }
+        Configured::Invalid {
+            path,
+            summary,
+            detail,
+        } => {
+            diags.error(
+                format!("The provider's {block} settings are invalid: {summary}"),
+                format!("Provider configuration attribute {path}: {detail}"),
+            );
+            None
+        }
         Configured::Unknown(paths) => {
             diags.error(
                 format!("The provider's {block} settings are not known yet"),

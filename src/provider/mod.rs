@@ -99,7 +99,7 @@ pub fn provider_schema() -> Schema {
         .attr(s("token", "Access token with package scopes. Falls back to `FORGEJO_TOKEN`.").sensitive())
         .attr(s("username", "User the token belongs to (used for registry Basic auth). Falls back to `FORGEJO_USER`; looked up from the token when unset."));
     let kubernetes = Block::new("Kubernetes cluster. Needed by `cicd_registry_credentials` and `cicd_image_deployment`. With nothing set, `KUBECONFIG` is used, then the in-cluster service account.")
-        .attr(s("config_path", "Path to a kubeconfig file. Falls back to `KUBECONFIG`."))
+        .attr(s("config_path", "Path to a kubeconfig file, or several separated by `:` (merged as kubectl does). Falls back to `KUBECONFIG`."))
         .attr(s("config_context", "Context of the kubeconfig to use (default: its current context)."))
         .attr(s("host", "API server URL, for explicit credentials instead of a kubeconfig."))
         .attr(s("token", "Bearer token for `host`.").sensitive())
@@ -113,7 +113,7 @@ pub fn provider_schema() -> Schema {
         .attr(
             s(
                 "token",
-                "Vault token. Falls back to `VAULT_TOKEN`. Ignored when `kubernetes_auth` is set.",
+                "Vault token. Falls back to `VAULT_TOKEN`, then to `~/.vault-token` (where `vault login` stores it). Ignored when `kubernetes_auth` is set.",
             )
             .sensitive(),
         )
@@ -177,9 +177,8 @@ impl Provider for CicdProvider {
         }
     }
 
-    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, diags: &mut Diagnostics) {
-        self.data
-            .configure(settings::resolve(&cfg, tf_version, diags));
+    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, _diags: &mut Diagnostics) {
+        self.data.configure(settings::resolve(&cfg, tf_version));
     }
 
     fn resources(&self) -> Vec<Arc<dyn DynResource>> {

@@ -73,7 +73,7 @@ tfplugin::state! {
         package_regex: Val<String> = string().optional(),
         /// Keep the newest N tags of each package (0 or more; untagged manifests do not
         /// count). Default 0.
-        keep_last: Val<i64> = number().optional(),
+        keep_last: Val<i64> = number().optional().validate(tfplugin::validate::whole_number()),
         /// Keep tags fully matching any of these regexes, e.g. `v\\d+\\.\\d+\\.\\d+`.
         keep_tags: Val<Vec<String>> = new(Type::list(Type::String)).optional(),
         keep_newer_than: Val<String> = string().optional().describe(format!(
@@ -301,6 +301,7 @@ impl State {
             dry_run: self.dry_run(),
         })?;
         let unknown = self.packages.is_unknown()
+            || self.r#type.is_unknown()
             || self.package_regex.is_unknown()
             || self.keep_last.is_unknown()
             || self.keep_tags.is_unknown()

@@ -47,7 +47,7 @@ tfplugin::state! {
         /// Namespace of the Deployment (must exist).
         namespace: Val<String> = string().required().force_new(),
         /// Name of the Deployment (must exist).
-        deployment: Val<String> = string().required().force_new(),
+        deployment: Val<String> = string().required().force_new().validate(crate::util::kube_names::object_name()),
         /// Container name; init containers are found too, as `kubectl set image` does.
         container: Val<String> = string().required().force_new(),
         /// Image repository without tag, e.g. `registry.example:5000/team/app`.
@@ -198,7 +198,10 @@ impl Resource for ImageDeployment {
             None => true,
             Some(p) => target(p) != target(&plan.state) || target(&plan.state).is_none(),
         };
-        if changed && plan.state.verify_image.known().copied().unwrap_or(true) {
+        if changed && plan.state.verify_image.is_unknown() {
+            let detail = "verify_image is not known until apply, so this plan did not check that the image exists.";
+            diags.warning_at(AttrPath::root("verify_image"), "Image not checked", detail);
+        } else if changed && plan.state.verify_image.known().copied().unwrap_or(true) {
             // Checked again at apply when it cannot pass yet (a tag to be pushed, or unknown).
             let later = self.verify(&kube, &plan.state, true, diags).await;
             if later {

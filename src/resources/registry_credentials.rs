@@ -47,7 +47,7 @@ tfplugin::state! {
         /// Bump `password_wo_version` to write a new one.
         password_wo: Val<String> = string().optional().sensitive().write_only(),
         /// Any number; changing it writes `password_wo` again.
-        password_wo_version: Val<i64> = number().optional(),
+        password_wo_version: Val<i64> = number().optional().validate(tfplugin::validate::whole_number()),
         /// Read the password from Vault KV v2: `{ mount = "secret", path = "ci/registry", key =
         /// "password" }` (`mount` defaults to `secret`). Only the secret's version number is
         /// stored in state; a new version in Vault plans an update of every copy.
@@ -71,9 +71,9 @@ tfplugin::state! {
         registries: Val<BTreeMap<String, Registry>> =
             nested(NestingMode::Map, Registry::attributes()).required(),
         /// Labels of every copy.
-        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::label_keys()).validate(crate::util::kube_names::label_values()),
         /// Annotations of every copy.
-        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::annotation_keys()),
         /// Namespace to a keyed hash (HMAC-SHA256 keyed by the copy's uid) of the copy found in
         /// the cluster. A changed or missing copy makes its namespace show in the plan.
         copies: Val<BTreeMap<String, Val<String>>> = new(Type::map(Type::String)).computed(),
@@ -441,11 +441,11 @@ fn logins(st: &State) -> Vec<Login> {
 }
 
 /// The Vault secret and key a `password_from_vault` map names, read in this one place
-/// (`mount` defaults to `secret`); `None` while `path` or `key` is not known.
+/// (`mount` defaults to `secret` when null); `None` while `mount`, `path` or `key` is not known.
 fn vault_password(m: &VaultMap) -> Option<Password> {
     let field = |k: &str| m.get(k).cloned().unwrap_or(Val::Null);
     let [mount, path, key] = VAULT_KEYS.map(field);
-    let mount = mount.known_or_else(|| crate::clients::vault::DEFAULT_MOUNT.into());
+    let mount = mount.or_default_known(crate::clients::vault::DEFAULT_MOUNT.into())?;
     let kv = KvRef::new(mount, path.into_known()?);
     Some(Password::Vault(kv, key.into_known()?))
 }

@@ -16,6 +16,8 @@
 
 pub mod action;
 pub mod agreement;
+pub mod cancel;
+pub mod deferral;
 pub mod diagnostics;
 pub mod ephemeral;
 pub mod features;

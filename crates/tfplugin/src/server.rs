@@ -28,6 +28,7 @@ pub struct ProviderService {
     stop: Mutex<CancellationToken>,
     actions: Actions,
     lists: ListResources,
+    config_known: crate::deferral::ProviderConfigKnown,
 }
 
 impl ProviderService {
@@ -77,6 +78,7 @@ impl ProviderService {
             stop: Mutex::new(CancellationToken::new()),
             actions,
             lists,
+            config_known: Default::default(),
         }
     }
 
@@ -124,16 +126,17 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-/// Run `f`, or stop with an error diagnostic when Terraform calls StopProvider meanwhile.
+/// Run `f`; when Terraform calls StopProvider meanwhile, `f` gets [`crate::cancel::GRACE`] to
+/// return its own (partial) result, else this stops with an error diagnostic.
 async fn cancellable<T>(
     cx: &Ctx,
     diags: &mut Diagnostics,
     fallback: T,
     f: impl Future<Output = T>,
 ) -> T {
-    tokio::select! {
-        v = f => v,
-        _ = cx.cancel.cancelled() => {
+    match crate::cancel::run(&cx.cancel, f).await {
+        crate::cancel::Outcome::Returned(v) => v,
+        crate::cancel::Outcome::Abandoned => {
             diags.error("Operation cancelled", "Terraform asked the provider to stop (interrupt) while this operation was in progress. The remote object may be partly changed; run plan to see its state.");
             fallback
         }
@@ -431,6 +434,7 @@ impl PbProvider for ProviderService {
             "provider configuration",
             &mut diags,
         ) {
+            self.config_known.record(&cfg);
             self.provider
                 .configure(&cx, &cfg, &r.terraform_version, &mut diags)
                 .await;
@@ -526,7 +530,11 @@ impl PbProvider for ProviderService {
         };
         if let Some(res) = self.resource(&r.type_name, &mut diags) {
             let ty = res.value_type().clone();
-            if let Some(cur) = decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                // The current state stays as it is.
+            } else if let Some(cur) =
+                decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
             {
                 let private = Private::from_bytes(&r.private);
                 let fallback = (cur.clone(), private.clone());
@@ -568,7 +576,15 @@ impl PbProvider for ProviderService {
                 &mut diags,
             );
             let config = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+            let deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if let (Some(d), Some(prior), Some(proposed), Some(config)) =
+                (&deferred, &prior, &proposed, &config)
+            {
+                let planned = crate::deferral::deferred_plan(&*res, prior, config, proposed);
+                out.planned_state = encode_dv(&planned, &ty, &mut diags);
+                out.planned_private = r.prior_private.clone();
+                out.deferred = Some(*d);
+            } else if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
                 let private = Private::from_bytes(&r.prior_private);
                 let mut d2 = Diagnostics::new();
                 let outcome = cancellable(
@@ -677,7 +693,11 @@ impl PbProvider for ProviderService {
         let mut out = pb::read_data_source::Response::default();
         if let Some(ds) = self.data_source(&r.type_name, &mut diags) {
             let ty = ds.value_type().clone();
-            if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags) {
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                out.state = encode_dv(&Value::unknown(), &ty, &mut diags);
+            } else if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags)
+            {
                 let mut d2 = Diagnostics::new();
                 let v = cancellable(&cx, &mut diags, None, ds.read(&cx, &cfg, &mut d2)).await;
                 diags.extend(d2);

@@ -8,14 +8,16 @@ use crate::diagnostics::{AttrPath, Diagnostics};
 use crate::ephemeral::DynEphemeralResource;
 use crate::identity::IdentitySchema;
 use crate::schema::Schema;
-use crate::typed::{from_value, state_json_to_value, to_value, value_to_state_json};
+use crate::typed::{from_value, state_json_to_value, to_value, value_to_state_json, TypedError};
 use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::plan::{null_write_only, plan_default};
+use super::plan::{
+    fill_unknown_write_only, keep_partly_known_config, null_write_only, plan_default,
+};
 use super::validation::{check_write_only_allowed, run_validators};
 use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
@@ -147,6 +149,20 @@ pub fn provider<P: Provider>(p: P) -> Arc<dyn DynProvider> {
 fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<T> {
     match from_value::<T>(v) {
         Ok(t) => Some(t),
+        Err(TypedError::Decode { path, msg }) if !path.is_empty() => {
+            // A validator may have said it already (`keep_last` must be a whole number).
+            let said = diags.0.iter().any(|d| {
+                d.severity == crate::diagnostics::Severity::Error && d.path.as_ref() == Some(&path)
+            });
+            if !said {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {what}"),
+                    format!("{path}: {msg}"),
+                );
+            }
+            None
+        }
         Err(e) => {
             diags.error(format!("Invalid {what}"), e.to_string());
             None
@@ -239,7 +255,11 @@ impl<R: Resource> DynResource for Typed<R> {
             return None;
         }
         let mut planned = encode(&plan.state, &self.ty, "the plan", diags)?;
+        keep_partly_known_config(&self.schema.block, config, &mut planned);
         null_write_only(&self.schema.block, &mut planned);
+        if cx.write_only_allowed {
+            fill_unknown_write_only(&self.schema.block, &mut planned);
+        }
         Some(PlanOutcome {
             planned,
             requires_replace: plan.requires_replace,
