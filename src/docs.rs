@@ -2,20 +2,16 @@
 //! examples under `examples/`. `tests/docs.rs` fails when the committed `docs/` differ from what
 //! this renders; `scripts/gen-docs` rewrites them.
 
-use crate::provider::CicdProvider;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
-use tfplugin::resource::{provider as erase, DynProvider};
+use tfplugin::resource::DynProvider;
 use tfplugin::schema::{AttrType, Attribute, Block, NestingMode, Schema};
 use tfplugin::value::Type;
 
 /// Every page, keyed by its path under the repository root.
 pub fn render_all(root: &Path) -> BTreeMap<String, String> {
-    let p = erase(CicdProvider::new(
-        crate::resources::all,
-        crate::data_sources::all,
-    ));
+    let p = crate::provider();
     let mut out = BTreeMap::new();
     out.insert("docs/index.md".to_string(), render_index(root, p.as_ref()));
     for r in p.resources() {
@@ -42,6 +38,42 @@ pub fn render_all(root: &Path) -> BTreeMap<String, String> {
         out.insert(
             format!("docs/data-sources/{}.md", short(&name)),
             render_page(&name, "Data Source", d.schema(), example.as_deref(), None),
+        );
+    }
+    for e in p.ephemeral_resources() {
+        let name = e.type_name().to_string();
+        let example = read(
+            root,
+            &format!("examples/ephemeral-resources/{name}/ephemeral-resource.tf"),
+        );
+        out.insert(
+            format!("docs/ephemeral-resources/{}.md", short(&name)),
+            render_page(
+                &name,
+                "Ephemeral Resource",
+                e.schema(),
+                example.as_deref(),
+                None,
+            ),
+        );
+    }
+    for a in p.actions() {
+        let name = a.type_name().to_string();
+        let example = read(root, &format!("examples/actions/{name}/action.tf"));
+        out.insert(
+            format!("docs/actions/{}.md", short(&name)),
+            render_page(&name, "Action", a.schema(), example.as_deref(), None),
+        );
+    }
+    for l in p.list_resources() {
+        let name = l.type_name().to_string();
+        let example = read(
+            root,
+            &format!("examples/list-resources/{name}/list.tfquery.hcl"),
+        );
+        out.insert(
+            format!("docs/list-resources/{}.md", short(&name)),
+            render_page(&name, "List Resource", l.schema(), example.as_deref(), None),
         );
     }
     out

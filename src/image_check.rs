@@ -33,6 +33,8 @@ pub struct Problem {
     pub blame: Option<Blame>,
     pub summary: String,
     pub detail: String,
+    /// The tag is not in the registry (yet): it may be pushed later in the same apply.
+    pub not_pushed: bool,
 }
 
 fn problem(blame: Blame, summary: String, detail: impl Into<String>) -> Problem {
@@ -40,6 +42,7 @@ fn problem(blame: Blame, summary: String, detail: impl Into<String>) -> Problem 
         blame: Some(blame),
         summary,
         detail: detail.into(),
+        not_pushed: false,
     }
 }
 
@@ -67,12 +70,14 @@ pub fn check_offline(
     };
     match tag {
         Some("latest") => problems.push(problem(Blame::Tag, "The tag \"latest\" is not allowed".into(), "A moving tag cannot show in a plan what will run. Deploy an immutable tag (e.g. the commit id).")),
+        // Whatever tag_pattern allows, a tag registries refuse is the tag's fault.
+        Some(tag) if !image_ref::is_oci_tag(tag) => problems.push(problem(Blame::Tag, format!("Invalid tag {tag:?}"), "A tag is 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.")),
         Some(tag) if re.is_some_and(|re| !re.is_match(tag)) => problems.push(problem(Blame::Tag, format!("Tag {tag:?} does not match the tag policy"),
             format!("Tags must match {:?} (tag_pattern). Default: 8 lower-case hex characters, a short commit id.", tag_pattern.unwrap_or_default()))),
         _ => {}
     }
-    if let Some(d) = digest.filter(|d| !image_ref::is_sha256_digest(d)) {
-        let detail = format!("{d:?} must be sha256: followed by 64 hex digits.");
+    if let Some(d) = digest.filter(|d| !image_ref::is_canonical_sha256_digest(d)) {
+        let detail = format!("{d:?} must be sha256: followed by 64 lower-case hex digits (0-9, a-f), as the container runtime requires.");
         problems.push(problem(Blame::Digest, "Invalid digest".into(), detail));
     }
     problems
@@ -155,6 +160,7 @@ impl Target {
                         self.shown
                     ),
                     detail: e.to_string(),
+                    not_pushed: false,
                 }]
             }
         };
@@ -171,11 +177,14 @@ impl Target {
         let (r, tag, shown) = (&self.r, &self.tag, &self.shown);
         let head = match reg.head_manifest(&r.host, &r.repository, tag).await {
             Ok(Some(h)) => h,
-            Ok(None) => return Err(problem(
-                Blame::Tag,
-                format!("Image {shown} not found in the registry"),
-                format!("The registry {} has no manifest for {}:{tag}. Push the image first, or fix the tag. Nothing was changed in the cluster.", r.host, r.repository),
-            )),
+            Ok(None) => return Err(Problem {
+                not_pushed: true,
+                ..problem(
+                    Blame::Tag,
+                    format!("Image {shown} not found in the registry"),
+                    format!("The registry {} has no manifest for {}:{tag}. Push the image first, or fix the tag. Nothing was changed in the cluster.", r.host, r.repository),
+                )
+            }),
             Err(e) => return Err(problem(
                 Blame::Image,
                 format!("Could not check image {shown} in the registry"),
@@ -276,6 +285,11 @@ mod tests {
             blames(repo, "abc12345", Some("sha256:ab"), d),
             [Blame::Digest]
         );
+        // A tag the pattern allows but registries refuse is blamed on the tag, not the image.
+        assert_eq!(blames(repo, "v1+build", None, ".*"), [Blame::Tag]);
+        // Upper-case hex passes a hex check but fails every pull (finding 15).
+        let upper = format!("sha256:{}", "AB".repeat(32));
+        assert_eq!(blames(repo, "abc12345", Some(&upper), d), [Blame::Digest]);
         // Unknown values are not checked.
         assert!(check_offline(None, None, None, None).is_empty());
     }

@@ -1,10 +1,13 @@
 //! terraform-provider-cicd: a Terraform / OpenTofu provider for Woodpecker CI, Forgejo packages,
 //! Kubernetes image deployments and Vault-sourced secrets. See docs/ARCHITECTURE.md.
 
+pub mod actions;
 pub mod clients;
 pub mod data_sources;
 pub mod docs;
+pub mod ephemeral_resources;
 pub mod image_check;
+pub mod list_resources;
 pub mod provider;
 pub mod pull_secret;
 pub mod registry_walk;
@@ -38,10 +41,13 @@ and run `terraform init` / `tofu init`. To debug it, run it with --debug and fol
 instructions.",
 };
 
-/// The provider, composed from every resource and data source type.
+/// The provider, composed from every resource, data source, ephemeral resource, action and
+/// list resource type.
 pub fn provider() -> Arc<dyn DynProvider> {
-    tfplugin::resource::provider(provider::CicdProvider::new(
-        resources::all,
-        data_sources::all,
-    ))
+    tfplugin::resource::provider(
+        provider::CicdProvider::new(resources::all, data_sources::all)
+            .with_ephemeral_resources(ephemeral_resources::all)
+            .with_actions(actions::all)
+            .with_list_resources(list_resources::all),
+    )
 }

@@ -136,24 +136,31 @@ impl Logins {
     }
 }
 
-/// The namespaces of `namespaces` that do not exist, or could not be checked: a summary and a
-/// detail for each.
-pub async fn missing_namespaces(
+/// Why a namespace of `namespaces` could not be confirmed.
+pub enum NsCheck {
+    /// It does not exist (yet).
+    Missing,
+    /// These credentials may not read namespaces (a namespaced Role).
+    Forbidden,
+    Failed(Error),
+}
+
+/// The namespaces of `namespaces` that could not be confirmed to exist, and why.
+pub async fn check_namespaces(
     kube: &KubeClient,
     namespaces: &BTreeSet<String>,
-) -> Vec<(String, String)> {
-    let mut missing = Vec::new();
+) -> Vec<(String, NsCheck)> {
+    let mut out = Vec::new();
     for ns in namespaces {
-        match kube.namespace_exists(ns).await {
-            Ok(true) => {}
-            Ok(false) => missing.push((
-                format!("Namespace {ns} does not exist"),
-                format!("The Kubernetes namespace {ns:?} listed in namespaces was not found. Create it first or remove it from the list."),
-            )),
-            Err(e) => missing.push((format!("Could not check namespace {ns}"), e.to_string())),
-        }
+        let check = match kube.namespace_exists(ns).await {
+            Ok(Some(true)) => continue,
+            Ok(Some(false)) => NsCheck::Missing,
+            Ok(None) => NsCheck::Forbidden,
+            Err(e) => NsCheck::Failed(e),
+        };
+        out.push((ns.clone(), check));
     }
-    missing
+    out
 }
 
 /// A failed request for the copy in one namespace: the message is a summary, the source says
@@ -177,6 +184,27 @@ impl CopyError {
             }
         }
     }
+}
+
+/// What [`Copies::sync`] did.
+pub struct Synced {
+    /// The hashes of the copies kept or written.
+    pub hashes: BTreeMap<String, String>,
+    pub failures: Vec<CopyError>,
+    /// Every write went through.
+    pub complete: bool,
+    /// Namespaces whose copy was to be deleted and may still be there.
+    pub not_deleted: BTreeSet<String>,
+}
+
+/// The namespaces a state must list after a sync: the planned ones, and every removed one
+/// whose copy was not confirmed deleted (so that the next plan tries again, and a destroy
+/// finds it).
+pub fn namespaces_after(
+    planned: &BTreeSet<String>,
+    not_deleted: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    planned.union(not_deleted).cloned().collect()
 }
 
 /// The copies of `secret`, by namespace.
@@ -256,17 +284,31 @@ impl<'a> Copies<'a> {
         (hashes, None)
     }
 
-    /// [`Self::write`], then, when every write went through, deletes the copies in `gone`. The
-    /// hashes of the copies kept or written, the failures, and whether every write went through.
+    /// [`Self::write`], then the deletion of the copies in `gone`, which runs even after a
+    /// failed write (a removed namespace must not keep credentials because another namespace
+    /// failed).
     pub async fn sync<'n>(
         &self,
         namespaces: &BTreeSet<String>,
         keep: &BTreeMap<String, String>,
         gone: impl Iterator<Item = &'n String>,
-    ) -> (BTreeMap<String, String>, Vec<CopyError>, bool) {
-        match self.write(namespaces, keep).await {
-            (hashes, Some(e)) => (hashes, vec![e], false),
-            (hashes, None) => (hashes, self.delete(gone).await, true),
+    ) -> Synced {
+        let (hashes, failed) = self.write(namespaces, keep).await;
+        let complete = failed.is_none();
+        let mut failures: Vec<CopyError> = failed.into_iter().collect();
+        let mut not_deleted = BTreeSet::new();
+        for e in self.delete(gone).await {
+            if let CopyError::Delete(at, _) = &e {
+                let ns = at.split_once('/').map_or(at.as_str(), |(ns, _)| ns);
+                not_deleted.insert(ns.to_string());
+            }
+            failures.push(e);
+        }
+        Synced {
+            hashes,
+            failures,
+            complete,
+            not_deleted,
         }
     }
 
@@ -382,6 +424,16 @@ mod tests {
         assert!(rotated(&v(1), &v(2)));
         assert!(!rotated(&v(2), &v(2)));
         assert!(!rotated(&v(2), &BTreeMap::new()));
+    }
+
+    #[test]
+    fn removed_namespaces_not_deleted_stay_listed() {
+        let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(
+            namespaces_after(&set(&["a", "d"]), &set(&["c"])),
+            set(&["a", "c", "d"])
+        );
+        assert_eq!(namespaces_after(&set(&["a"]), &set(&[])), set(&["a"]));
     }
 
     #[test]

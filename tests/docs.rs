@@ -1,6 +1,6 @@
 //! The committed docs/ must be what the schemas and examples render to
-//! (`scripts/gen-docs` rewrites them), and every resource and data source has an example
-//! (resources also an import.sh).
+//! (`scripts/gen-docs` rewrites them), and every resource, data source, action and list resource
+//! has an example (resources also an import.sh).
 
 use std::path::Path;
 
@@ -22,7 +22,13 @@ fn committed_docs_match_the_schema() {
         }
     }
     // No page for something that no longer exists.
-    for dir in ["docs/resources", "docs/data-sources"] {
+    for dir in [
+        "docs/resources",
+        "docs/data-sources",
+        "docs/ephemeral-resources",
+        "docs/actions",
+        "docs/list-resources",
+    ] {
         for e in std::fs::read_dir(root.join(dir))
             .into_iter()
             .flatten()
@@ -43,10 +49,7 @@ fn committed_docs_match_the_schema() {
 #[test]
 fn every_type_has_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = tfplugin::resource::provider(cicd::provider::CicdProvider::new(
-        cicd::resources::all,
-        cicd::data_sources::all,
-    ));
+    let p = cicd::provider();
     let mut missing = Vec::new();
     for r in p.resources() {
         for f in ["resource.tf", "import.sh"] {
@@ -58,6 +61,27 @@ fn every_type_has_examples() {
     }
     for d in p.data_sources() {
         let rel = format!("examples/data-sources/{}/data-source.tf", d.type_name());
+        if !root.join(&rel).exists() {
+            missing.push(rel);
+        }
+    }
+    for e in p.ephemeral_resources() {
+        let rel = format!(
+            "examples/ephemeral-resources/{}/ephemeral-resource.tf",
+            e.type_name()
+        );
+        if !root.join(&rel).exists() {
+            missing.push(rel);
+        }
+    }
+    for a in p.actions() {
+        let rel = format!("examples/actions/{}/action.tf", a.type_name());
+        if !root.join(&rel).exists() {
+            missing.push(rel);
+        }
+    }
+    for l in p.list_resources() {
+        let rel = format!("examples/list-resources/{}/list.tfquery.hcl", l.type_name());
         if !root.join(&rel).exists() {
             missing.push(rel);
         }

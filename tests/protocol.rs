@@ -160,14 +160,35 @@ async fn schema_and_metadata() {
         .into_inner();
     assert!(m.resources.iter().any(|r| r.type_name == "cicd_test_thing"));
 
-    // Identity schemas (Terraform >= 1.12 asks): none declared.
+    // Identity schemas (Terraform >= 1.12 asks): the types with a list resource have one.
     let ids = f
         .client
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await
         .unwrap()
         .into_inner();
-    assert!(ids.identity_schemas.is_empty());
+    let mut with_identity: Vec<_> = ids.identity_schemas.keys().cloned().collect();
+    with_identity.sort();
+    assert_eq!(
+        with_identity,
+        [
+            "cicd_image_deployment",
+            "cicd_registry_credentials",
+            "cicd_woodpecker_global_secret",
+            "cicd_woodpecker_repo"
+        ]
+    );
+    let deploy = &ids.identity_schemas["cicd_image_deployment"];
+    let names: Vec<_> = deploy
+        .identity_attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["namespace", "deployment", "container"]);
+    assert!(deploy
+        .identity_attributes
+        .iter()
+        .all(|a| a.required_for_import));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -557,4 +578,185 @@ async fn stop_provider_cancels_in_flight_apply() {
         "nothing created, nothing in state"
     );
     assert_eq!(f.store.len(), 0);
+}
+
+/// Finding 11: StopProvider while an update waits (after it wrote). The operation watches the
+/// same token and returns what it wrote; that state must reach Terraform every time, not the
+/// prior state half of the time (an unbiased race between the operation and the token).
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_provider_keeps_the_state_the_operation_returned() {
+    for round in 0..10 {
+        let mut f = fixture().await;
+        let ty = f.thing_ty.clone();
+        let cfg = thing(&[("name", s("before"))]);
+        let p = plan(&mut f, &Value::Null, &cfg, &cfg, vec![]).await;
+        let planned = undv(&ty, &p.planned_state);
+        let a = apply(&mut f, &Value::Null, &planned, &cfg, vec![]).await;
+        let state = undv(&ty, &a.new_state);
+        let id = state.attr("id").unwrap().as_str().unwrap().to_string();
+
+        let cfg2 = thing(&[
+            ("name", s("after")),
+            ("delay_ms", Value::Number(60_000i64.into())),
+        ]);
+        let mut proposed = state.clone();
+        if let Value::Object(m) = &mut proposed {
+            m.insert("name".into(), s("after"));
+            m.insert("delay_ms".into(), Value::Number(60_000i64.into()));
+        }
+        let p = plan(&mut f, &state, &cfg2, &proposed, a.private.clone()).await;
+        assert!(errors(&p.diagnostics).is_empty(), "{:?}", p.diagnostics);
+        let planned = undv(&ty, &p.planned_state);
+        let mut c2 = f.client.clone();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c2.stop_provider(pb::stop_provider::Request {})
+                .await
+                .unwrap();
+        });
+        let t0 = Instant::now();
+        let a = apply(&mut f, &state, &planned, &cfg2, a.private.clone()).await;
+        stopper.await.unwrap();
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "round {round}: not stopped"
+        );
+        let e = errors(&a.diagnostics);
+        assert_eq!(e.len(), 1, "round {round}: {e:?}");
+        assert_eq!(e[0].summary, "Wait cancelled", "round {round}");
+        let after = undv(&ty, &a.new_state);
+        assert_eq!(
+            after.attr("name"),
+            Some(&s("after")),
+            "round {round}: the state must say what was written"
+        );
+        assert_eq!(f.store.get(&id).unwrap().name, "after");
+    }
+}
+
+/// Finding 20: a provider configuration with unknown values defers plans and reads (reason
+/// PROVIDER_CONFIG_UNKNOWN) for a client that can defer; other clients get the plan as before.
+/// Real CLIs send `deferral_allowed` only with deferred actions enabled (an experiment in
+/// Terraform 1.9+ builds that allow experiments), so this is tested at the protocol level.
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_provider_configuration_defers_for_clients_that_can_defer() {
+    let mut f = fixture().await;
+    let ty = f.thing_ty.clone();
+    let wp = Value::Object(BTreeMap::from([
+        ("server".to_string(), Value::unknown()),
+        ("token".to_string(), s("t0ken-value")),
+    ]));
+    let cfg = Value::Object(BTreeMap::from([
+        ("woodpecker".to_string(), wp),
+        ("forgejo".to_string(), Value::Null),
+        ("kubernetes".to_string(), Value::Null),
+        ("vault".to_string(), Value::Null),
+    ]));
+    let r = f
+        .client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.9.0".into(),
+            config: dv(&f.provider_ty, &cfg),
+            client_capabilities: Some(pb::ClientCapabilities {
+                deferral_allowed: true,
+                write_only_attributes_allowed: false,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
+    let can_defer = Some(pb::ClientCapabilities {
+        deferral_allowed: true,
+        write_only_attributes_allowed: false,
+    });
+    let want = Some(pb::Deferred {
+        reason: pb::deferred::Reason::ProviderConfigUnknown as i32,
+    });
+
+    let thing_cfg = thing(&[("name", s("later"))]);
+    let plan_req = |caps: Option<pb::ClientCapabilities>| pb::plan_resource_change::Request {
+        type_name: "cicd_test_thing".into(),
+        prior_state: dv(&ty, &Value::Null),
+        proposed_new_state: dv(&ty, &thing_cfg),
+        config: dv(&ty, &thing_cfg),
+        client_capabilities: caps,
+        ..Default::default()
+    };
+    let p = f
+        .client
+        .plan_resource_change(plan_req(can_defer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(p.deferred, want);
+    assert!(errors(&p.diagnostics).is_empty(), "{:?}", p.diagnostics);
+    let planned = undv(&ty, &p.planned_state);
+    assert_eq!(planned.attr("name"), Some(&s("later")));
+    assert!(planned.attr("id").unwrap().is_unknown());
+    // A client that cannot defer: planned as before.
+    let p = f
+        .client
+        .plan_resource_change(plan_req(None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(p.deferred, None);
+
+    // ReadResource: the current state, unchanged and deferred (the object is not read).
+    let current = thing(&[("id", s("thing-404")), ("name", s("x"))]);
+    let r = f
+        .client
+        .read_resource(pb::read_resource::Request {
+            type_name: "cicd_test_thing".into(),
+            current_state: dv(&ty, &current),
+            client_capabilities: can_defer,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.deferred, want);
+    assert_eq!(
+        undv(&ty, &r.new_state),
+        current,
+        "not read, so not gone either"
+    );
+
+    // ReadDataSource: unknown, deferred, and Woodpecker is not asked.
+    let ds = "cicd_woodpecker_repo";
+    let schema = f
+        .client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schema.data_source_schemas.contains_key(ds));
+    let ds_ty = cicd::data_sources::all(&Default::default())
+        .into_iter()
+        .find(|d| d.type_name() == ds)
+        .unwrap()
+        .value_type()
+        .clone();
+    let mut attrs = BTreeMap::new();
+    if let Type::Object(o) = &ds_ty {
+        for name in o.attrs.keys() {
+            attrs.insert(name.clone(), Value::Null);
+        }
+    }
+    attrs.insert("full_name".into(), s("org/repo"));
+    let r = f
+        .client
+        .read_data_source(pb::read_data_source::Request {
+            type_name: ds.into(),
+            config: dv(&ds_ty, &Value::Object(attrs)),
+            client_capabilities: can_defer,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.deferred, want);
+    assert!(errors(&r.diagnostics).is_empty(), "{:?}", r.diagnostics);
+    assert!(undv(&ds_ty, &r.state).is_unknown());
 }

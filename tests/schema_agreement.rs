@@ -1,6 +1,6 @@
-//! Every resource's and data source's State (and the provider's Config) has exactly the
-//! attributes and blocks of its schema: a schema attribute missing from the struct would be
-//! null forever, a struct field missing from the schema fails at run time.
+//! Every resource's and data source's State (and the provider's, actions' and list resources'
+//! Config) has exactly the attributes and blocks of its schema: a schema attribute missing from
+//! the struct would be null forever, a struct field missing from the schema fails at run time.
 
 use tfplugin::agreement::{disagreements, StateFields};
 use tfplugin::value::Type;
@@ -31,6 +31,20 @@ fn state_structs_agree_with_their_schemas() {
     for d in &data_sources {
         let what = format!("data source {}", d.type_name());
         check(&what, d.value_type(), &d.state_fields(), &mut problems);
+    }
+    for e in &p.ephemeral_resources() {
+        let what = format!("ephemeral resource {}", e.type_name());
+        check(&what, e.value_type(), &e.state_fields(), &mut problems);
+    }
+    let (actions, lists) = (p.actions(), p.list_resources());
+    assert!(!actions.is_empty() && !lists.is_empty());
+    for a in &actions {
+        let what = format!("action {}", a.type_name());
+        check(&what, a.value_type(), &a.config_fields(), &mut problems);
+    }
+    for l in &lists {
+        let what = format!("list resource {}", l.type_name());
+        check(&what, l.value_type(), &l.config_fields(), &mut problems);
     }
     assert!(
         problems.is_empty(),

@@ -55,6 +55,16 @@ impl Error {
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
     }
+    /// A failure that may pass on its own: the connection failed or was cut, or the server
+    /// answered 429, 502, 503 or 504. For a write, the outcome is unknown: read before
+    /// writing again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            Error::Status { status, .. } => super::retry::transient_status(*status),
+            _ => false,
+        }
+    }
     pub fn is_forbidden(&self) -> bool {
         matches!(self.status(), Some(401) | Some(403))
     }

@@ -1,7 +1,7 @@
 //! Forgejo / Gitea REST client for the packages API (api/v1).
 //!
 //! Endpoints: `GET /api/v1/packages/{owner}?type=&page=&limit=` (one entry per version, newest
-//! first, `limit` <= 50), `GET|DELETE /api/v1/packages/{owner}/{type}/{name}/{version}`,
+//! first, `limit` <= 50), `DELETE /api/v1/packages/{owner}/{type}/{name}/{version}`,
 //! `GET /api/v1/users/{owner}` and `GET /api/v1/orgs/{owner}` (owner exists),
 //! `GET /api/v1/user` (who the token belongs to). Auth: `Authorization: token <PAT>`.
 
@@ -65,14 +65,22 @@ struct RawPackage {
 }
 
 impl RawPackage {
-    fn into_version(self) -> PackageVersion {
-        PackageVersion {
+    /// The version, or why its `created_at` is unusable: an age that cannot be known must not
+    /// count as old (the retention rules would then delete it).
+    fn into_version(self) -> Result<PackageVersion, String> {
+        let Some(created_at) = parse_rfc3339(&self.created_at) else {
+            return Err(format!(
+                "{}:{} has a created_at that is not an RFC 3339 time: {:?}",
+                self.name, self.version, self.created_at
+            ));
+        };
+        Ok(PackageVersion {
             id: self.id,
-            created_at: parse_rfc3339(&self.created_at).unwrap_or(0),
+            created_at,
             package_type: self.package_type,
             name: self.name,
             version: self.version,
-        }
+        })
     }
 }
 
@@ -121,6 +129,13 @@ impl ForgejoClient {
             .unwrap_or_default()
     }
 
+    /// Scheme of the forge's URL (`http` or `https`): its registry is served the same way.
+    pub fn registry_scheme(&self) -> String {
+        url::Url::parse(&self.base)
+            .map(|u| u.scheme().to_string())
+            .unwrap_or_else(|_| "https".into())
+    }
+
     pub fn token(&self) -> &Secret {
         &self.token
     }
@@ -131,7 +146,10 @@ impl ForgejoClient {
             .header("Authorization", format!("token {}", self.token.expose()))
     }
 
-    /// Every version of every package of `package_type` owned by `owner`.
+    /// Every version of every package of `package_type` owned by `owner`: pages until one is
+    /// empty or the `x-total-count` the forge announces is reached (a forge configured with a
+    /// smaller page cap serves pages shorter than asked for). A version whose `created_at`
+    /// cannot be read fails the listing.
     pub async fn list_versions(
         &self,
         owner: &str,
@@ -157,36 +175,25 @@ impl ForgejoClient {
                 .and_then(|v| v.parse().ok());
             let (method, path) = (resp.method.clone(), resp.path.clone());
             let body = resp.bytes(SYSTEM).await?;
+            let decode = |message: String| Error::Decode {
+                system: SYSTEM,
+                method: method.clone(),
+                path: path.clone(),
+                message,
+            };
             let items: Vec<RawPackage> =
-                serde_json::from_slice(&body).map_err(|e| Error::Decode {
-                    system: SYSTEM,
-                    method,
-                    path,
-                    message: e.to_string(),
-                })?;
-            let n = items.len();
-            out.extend(items.into_iter().map(RawPackage::into_version));
-            if n < PAGE || total.is_some_and(|t| out.len() >= t) {
+                serde_json::from_slice(&body).map_err(|e| decode(e.to_string()))?;
+            if items.is_empty() {
+                break;
+            }
+            for item in items {
+                out.push(item.into_version().map_err(decode)?);
+            }
+            if total.is_some_and(|t| out.len() >= t) {
                 break;
             }
         }
         Ok(out)
-    }
-
-    /// One version; `None` when it does not exist.
-    pub async fn get_version(
-        &self,
-        owner: &str,
-        package_type: &str,
-        name: &str,
-        version: &str,
-    ) -> Result<Option<PackageVersion>, Error> {
-        let path = version_path(owner, package_type, name, version);
-        match self.http.send_json::<RawPackage>(self.get(&path)).await {
-            Ok(p) => Ok(Some(p.into_version())),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 
     /// Delete one version (204). `Ok(false)` when it was already gone.
@@ -205,24 +212,6 @@ impl ForgejoClient {
         match self.http.send(req).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether the token may delete package versions of `owner`, found out without deleting
-    /// anything: a DELETE of a version that cannot exist answers 404 when the token has
-    /// `write:package` and 403 when it does not (the scope check runs before the lookup).
-    pub async fn can_delete_packages(&self, owner: &str, package_type: &str) -> Result<(), Error> {
-        match self
-            .delete_version(
-                owner,
-                package_type,
-                "cicd-scope-probe--never-a-package",
-                "0.0.0-probe",
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -346,6 +335,88 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
         assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn the_registry_is_served_like_the_forge() {
+        let c = ForgejoClient::new("http://forgejo.svc:3000/", Secret::new("t"));
+        assert_eq!(c.registry_host(), "forgejo.svc:3000");
+        assert_eq!(c.registry_scheme(), "http");
+        let reg = crate::clients::registry::RegistryClient::new();
+        reg.set_scheme(&c.registry_host(), &c.registry_scheme());
+        assert_eq!(reg.base("forgejo.svc:3000"), "http://forgejo.svc:3000");
+        // Other hosts keep the default.
+        assert_eq!(reg.base("forge.example"), "https://forge.example");
+        let c = ForgejoClient::new("https://git.example", Secret::new("t"));
+        assert_eq!(
+            (c.registry_host().as_str(), c.registry_scheme().as_str()),
+            ("git.example", "https")
+        );
+    }
+
+    use crate::clients::registry::tests::{fake, Req};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A forge serving `total` versions in pages of at most `cap` (a forge whose
+    /// MAX_RESPONSE_ITEMS is below 50), with or without `x-total-count`; `bad_date` makes the
+    /// last version's `created_at` unreadable. Returns the client and the request counter.
+    async fn forge(
+        total: usize,
+        cap: usize,
+        count_header: bool,
+        bad_date: bool,
+    ) -> (ForgejoClient, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let host = fake(Arc::new(move |r: &Req| {
+            c.fetch_add(1, Ordering::SeqCst);
+            let page: usize = r
+                .path
+                .split(['?', '&'])
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap();
+            let items: Vec<serde_json::Value> = ((page - 1) * cap..(page * cap).min(total))
+                .map(|i| {
+                    let date = if bad_date && i == total - 1 { "yesterday" } else { "2026-11-27T09:24:49Z" };
+                    serde_json::json!({"id": i, "type": "container", "name": "app", "version": format!("t{i}"), "created_at": date})
+                })
+                .collect();
+            let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+            if count_header {
+                headers.push(("X-Total-Count".into(), total.to_string()));
+            }
+            (200, headers, serde_json::to_string(&items).unwrap())
+        }))
+        .await;
+        (
+            ForgejoClient::new(&format!("http://{host}"), Secret::new("t")),
+            calls,
+        )
+    }
+
+    #[tokio::test]
+    async fn listing_pages_past_short_pages() {
+        // x-total-count: stop once it is reached.
+        let (c, calls) = forge(45, 20, true, false).await;
+        let vs = c.list_versions("o", "container").await.unwrap();
+        assert_eq!(vs.len(), 45);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // No count: until an empty page.
+        let (c, calls) = forge(45, 20, false, false).await;
+        assert_eq!(c.list_versions("o", "container").await.unwrap().len(), 45);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let (c, _) = forge(0, 20, false, false).await;
+        assert!(c.list_versions("o", "container").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_created_at_fails_the_listing() {
+        let (c, _) = forge(3, 50, true, true).await;
+        let e = c.list_versions("o", "container").await.unwrap_err();
+        assert!(e.to_string().contains("app:t2"), "{e}");
+        assert!(e.to_string().contains("yesterday"), "{e}");
     }
 
     #[test]

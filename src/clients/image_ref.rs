@@ -6,10 +6,25 @@ use std::fmt;
 /// Docker Hub's registry host, used for references without a registry part.
 pub const DOCKER_HUB: &str = "registry-1.docker.io";
 
-/// `sha256:` followed by 64 hex digits (either case).
+/// `sha256:` followed by 64 hex digits (either case; references read back are normalised).
 pub fn is_sha256_digest(d: &str) -> bool {
     d.strip_prefix("sha256:")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `sha256:` followed by 64 lower-case hex digits: what containerd and the kubelet accept in a
+/// Pod's image (`sha256:ABC…` fails pulls with InvalidImageName).
+pub fn is_canonical_sha256_digest(d: &str) -> bool {
+    is_sha256_digest(d) && !d.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// An OCI tag: 1 to 128 of `A-Za-z0-9_.-`, not starting with `.` or `-`.
+pub fn is_oci_tag(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 128
+        && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// `repo[:tag][@digest]` split as written, without defaults or checks: the tag is after the
@@ -62,17 +77,8 @@ impl ImageRef {
             None => None,
         };
         let tag = tag.map(str::to_string);
-        if let Some(t) = &tag {
-            let ok = !t.is_empty()
-                && t.len() <= 128
-                && t.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && t.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-            if !ok {
-                return Err(bad(&format!("invalid tag {t:?}")));
-            }
+        if let Some(t) = tag.as_deref().filter(|t| !is_oci_tag(t)) {
+            return Err(bad(&format!("invalid tag {t:?}")));
         }
         let (host, repo) = match path.split_once('/') {
             Some((first, rest))

@@ -9,23 +9,26 @@
 //! path, like `clients::http`), so benchmarks can count them.
 
 use super::cache::ListCache;
+use super::retry::{self, Verdict};
 use super::Error;
-use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret as KubeSecret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tfplugin::secret::Secret;
-use tokio_util::sync::CancellationToken;
 
 pub const SYSTEM: &str = "Kubernetes";
 /// The field manager of every write this provider makes.
 pub const FIELD_MANAGER: &str = "cicd";
+/// The field manager of a rollout restart (see [`KubeClient::restart_rollout`]).
+pub const RESTART_MANAGER: &str = "cicd-rollout-restart";
+/// The pod template annotation `kubectl rollout restart` sets.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 fn note(method: &str, path: &str) {
     super::http::note_request(SYSTEM, method, path);
@@ -293,6 +296,45 @@ pub fn image_apply_body(
     })
 }
 
+/// The apply body for `container` of Deployment `d` as read: the image, the other containers
+/// whose image `cicd` owns at their images as read (an apply must carry every field its manager
+/// owns), and the read `metadata.resourceVersion`, so that the apply fails with 409 if another
+/// writer changed the Deployment since.
+pub fn image_apply_body_from(
+    d: &Deployment,
+    namespace: &str,
+    name: &str,
+    container: &str,
+    init: bool,
+    image: &str,
+) -> serde_json::Value {
+    let mut body = image_apply_body(namespace, name, container, init, image);
+    for (other_init, other) in owned_images(d, FIELD_MANAGER) {
+        if other == container && other_init == init {
+            continue;
+        }
+        let Some(found) = find_container(d, &other).filter(|f| f.init == other_init) else {
+            continue;
+        };
+        let list = if other_init {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        let spec = &mut body["spec"]["template"]["spec"];
+        if spec.get(list).is_none() {
+            spec[list] = serde_json::json!([]);
+        }
+        if let Some(items) = spec[list].as_array_mut() {
+            items.push(serde_json::json!({"name": other, "image": found.image}));
+        }
+    }
+    if let Some(rv) = &d.metadata.resource_version {
+        body["metadata"]["resourceVersion"] = rv.clone().into();
+    }
+    body
+}
+
 /// The outcome of an image apply: the image before, and the Deployment as the API returned it.
 pub struct ImageApplied {
     pub previous: Option<String>,
@@ -370,6 +412,16 @@ pub enum TargetError {
 }
 
 impl TargetError {
+    /// Something the same apply may still create (a namespace, a Deployment, a container).
+    pub fn may_appear(&self) -> bool {
+        matches!(
+            self,
+            TargetError::NoNamespace(_)
+                | TargetError::NoDeployment(_)
+                | TargetError::NoContainer { .. }
+        )
+    }
+
     pub fn detail(&self) -> String {
         match self {
             TargetError::NoNamespace(_) => "The Kubernetes namespace was not found.".into(),
@@ -420,10 +472,79 @@ pub enum KubeConfig {
 
 pub struct KubeClient {
     client: kube::Client,
-    deployments: ListCache<Vec<Deployment>>,
-    namespaces: ListCache<bool>,
+    /// Each namespace's Deployments; `None` when this identity may not list them (a
+    /// namespaced Role with `resourceNames`): then each Deployment is read with a GET.
+    deployments: ListCache<Option<Vec<Deployment>>>,
+    /// `None` when this identity may not read the (cluster-scoped) namespace.
+    namespaces: ListCache<Option<bool>>,
     platforms: ListCache<Vec<(String, String)>>,
+    /// The newest copy of each Deployment (`ns/name`) this process wrote or read one by one:
+    /// newer than the shared list, which is not re-read after every write.
+    latest: std::sync::Mutex<HashMap<String, Deployment>>,
     apply_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One rollout watch per namespace, shared by every rollout wait (see [`super::kube_watch`]).
+    pub(super) watches: super::kube_watch::Watches,
+}
+
+/// A kubeconfig path as kubectl takes it from KUBECONFIG: one file, or several joined with the
+/// platform's path separator (`:`), merged in order (the first file to set a value wins), where
+/// empty entries and files that do not exist are skipped as long as one remains.
+fn read_kubeconfig(paths: &str) -> Result<Kubeconfig, String> {
+    let list: Vec<_> = std::env::split_paths(paths)
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    let read = |p: &std::path::Path| {
+        Kubeconfig::read_from(p)
+            .map_err(|e| format!("could not read kubeconfig {}: {e}", p.display()))
+    };
+    if let [one] = list.as_slice() {
+        return read(one);
+    }
+    let existing: Vec<_> = list.iter().filter(|p| p.exists()).collect();
+    if existing.is_empty() {
+        return Err(format!("none of the kubeconfig files {paths} exists"));
+    }
+    existing
+        .into_iter()
+        .try_fold(Kubeconfig::default(), |merged, p| {
+            merged
+                .merge(read(p)?)
+                .map_err(|e| format!("could not merge kubeconfig {}: {e}", p.display()))
+        })
+}
+
+#[cfg(test)]
+mod kubeconfig_paths {
+    use super::read_kubeconfig;
+
+    fn file(dir: &std::path::Path, name: &str, cluster: &str, context: Option<&str>) -> String {
+        let current = context
+            .map(|c| format!("current-context: {c}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "apiVersion: v1\nkind: Config\n{current}clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.example:6443\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {cluster}\nusers:\n- name: {cluster}\n  user:\n    token: t-{cluster}\n"
+        );
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    #[test]
+    fn several_paths_are_merged_like_kubectl() {
+        let d = tempfile::tempdir().unwrap();
+        let a = file(d.path(), "a", "alpha", Some("alpha"));
+        let b = file(d.path(), "b", "beta", Some("beta"));
+        let missing = d.path().join("missing").display().to_string();
+        let kc = read_kubeconfig(&format!("{a}:{missing}::{b}")).unwrap();
+        let names: Vec<_> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+        // The first file to set current-context wins.
+        assert_eq!(kc.current_context.as_deref(), Some("alpha"));
+        // One path must exist; none of several is an error naming them.
+        assert!(read_kubeconfig(&missing).is_err());
+        let e = read_kubeconfig(&format!("{missing}:{missing}2")).unwrap_err();
+        assert!(e.contains("none of the kubeconfig files"), "{e}");
+    }
 }
 
 async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
@@ -431,8 +552,7 @@ async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
     match s {
         KubeConfig::Kubeconfig { path, context } => {
             let kc = match path {
-                Some(p) => Kubeconfig::read_from(p)
-                    .map_err(|e| bad(format!("could not read kubeconfig {p}: {e}")))?,
+                Some(p) => read_kubeconfig(p).map_err(bad)?,
                 None => Kubeconfig::read().map_err(|e| bad(e.to_string()))?,
             };
             let opts = KubeConfigOptions {
@@ -478,9 +598,88 @@ async fn config_for(s: &KubeConfig) -> Result<kube::Config, Error> {
     }
 }
 
+/// Longest wait for the answer to one request (watches excepted, which the server ends).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many times an image apply is read again and retried after another writer changed the
+/// Deployment between the read and the apply.
+const STALE_RETRIES: u32 = 5;
+
+/// A failed attempt: worth another on a connection error, a timeout, 429 or 502-504.
+fn transient(e: &Error) -> Verdict {
+    match e {
+        Error::Transport { .. } => Verdict::Retry(None),
+        Error::Status { status, .. } if retry::transient_status(*status) => Verdict::Retry(None),
+        _ => Verdict::Fail,
+    }
+}
+
+/// One request with a timeout, counted and logged; `None` for the answer's lateness.
+async fn once<T, Fut>(method: &str, path: &str, fut: Fut) -> Result<T, Error>
+where
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    note(method, path);
+    match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
+        Ok(r) => r.map_err(|e| err(method, path, e)),
+        Err(_) => Err(Error::Transport {
+            system: SYSTEM,
+            method: method.to_string(),
+            path: path.to_string(),
+            message: format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// A read or an idempotent write (server-side apply, DELETE): [`once`], retried with backoff
+/// on transient failures (`clients::retry`).
+async fn idempotent<T, F, Fut>(method: &str, path: &str, mut op: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let what = format!("{method} {path}");
+    retry::retry(
+        retry::Policy::DEFAULT,
+        &what,
+        || once(method, path, op()),
+        transient,
+    )
+    .await
+}
+
+/// A 409 from an apply that carried `metadata.resourceVersion`: another writer changed the
+/// object since it was read (not a field manager conflict).
+pub fn is_stale(e: &Error) -> bool {
+    matches!(e, Error::Status { status: 409, message, .. } if message.contains("the object has been modified"))
+}
+
+/// Whether `a` is a newer copy of an object than `b` (resource versions compared as the
+/// integers the API server uses; an unreadable one counts as newer).
+pub fn newer(a: &Deployment, b: &Deployment) -> bool {
+    let rv = |d: &Deployment| {
+        d.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    match (rv(a), rv(b)) {
+        (Some(x), Some(y)) => x > y,
+        _ => true,
+    }
+}
+
+/// What [`KubeClient::find_target`] found, and what it could not check (for warnings).
+pub struct Found {
+    pub deployment: Deployment,
+    /// Checks skipped for lack of permission, as sentences.
+    pub unchecked: Vec<String>,
+}
+
 impl KubeClient {
     pub async fn connect(s: &KubeConfig) -> Result<KubeClient, Error> {
-        let cfg = config_for(s).await?;
+        let mut cfg = config_for(s).await?;
+        cfg.connect_timeout = Some(Duration::from_secs(15));
         tfplugin::tls::install_default();
         let client = kube::Client::try_from(cfg)
             .map_err(|e| Error::Other(format!("could not build the Kubernetes client: {e}")))?;
@@ -490,21 +689,29 @@ impl KubeClient {
             deployments: ListCache::new(ttl),
             namespaces: ListCache::new(ttl),
             platforms: ListCache::new(Duration::from_secs(300)),
+            latest: Default::default(),
             apply_locks: Default::default(),
+            watches: Default::default(),
         })
     }
 
-    pub async fn namespace_exists(&self, ns: &str) -> Result<bool, Error> {
+    pub(super) fn kube(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// Whether namespace `ns` exists; `None` when this identity may not read namespaces (a
+    /// namespaced Role): the caller goes on without knowing.
+    pub async fn namespace_exists(&self, ns: &str) -> Result<Option<bool>, Error> {
         let r = self
             .namespaces
             .get_or_fetch(ns, || async {
                 let path = format!("/api/v1/namespaces/{ns}");
-                note("GET", &path);
                 let api: Api<Namespace> = Api::all(self.client.clone());
-                api.get_opt(ns)
-                    .await
-                    .map(|n| n.is_some())
-                    .map_err(|e| err("GET", &path, e))
+                match idempotent("GET", &path, || api.get_opt(ns)).await {
+                    Ok(n) => Ok(Some(n.is_some())),
+                    Err(e) if e.is_forbidden() => Ok(None),
+                    Err(e) => Err(e),
+                }
             })
             .await?;
         Ok(*r)
@@ -512,13 +719,13 @@ impl KubeClient {
 
     pub async fn get_secret(&self, ns: &str, name: &str) -> Result<Option<KubeSecret>, Error> {
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
-        note("GET", &path);
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
-        api.get_opt(name).await.map_err(|e| err("GET", &path, e))
+        idempotent("GET", &path, || api.get_opt(name)).await
     }
 
     /// Server-side apply of a pull secret in `ns` (`force`: the provider is the Secret's only
-    /// rightful writer, so a hand edit's field ownership is taken back).
+    /// rightful writer, so a hand edit's field ownership is taken back). Idempotent, so
+    /// retried on transient failures.
     pub async fn apply_pull_secret(
         &self,
         ns: &str,
@@ -526,69 +733,90 @@ impl KubeClient {
     ) -> Result<KubeSecret, Error> {
         let name = secret.name;
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
-        note("PATCH", &path);
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
-        api.patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&secret.body(ns)),
-        )
-        .await
-        .map_err(|e| err("PATCH", &path, e))
+        let pp = PatchParams::apply(FIELD_MANAGER).force();
+        let body = Patch::Apply(secret.body(ns));
+        idempotent("PATCH", &path, || api.patch(name, &pp, &body)).await
     }
 
-    /// Delete a Secret; one that is already gone is fine.
+    /// Delete a Secret; one that is already gone is fine (so a retried DELETE is too).
     pub async fn delete_secret(&self, ns: &str, name: &str) -> Result<(), Error> {
         let path = format!("/api/v1/namespaces/{ns}/secrets/{name}");
-        note("DELETE", &path);
         let api: Api<KubeSecret> = Api::namespaced(self.client.clone(), ns);
-        match api.delete(name, &DeleteParams::default()).await {
+        let dp = DeleteParams::default();
+        match idempotent("DELETE", &path, || api.delete(name, &dp)).await {
             Ok(_) => Ok(()),
-            Err(e) => {
-                let e = err("DELETE", &path, e);
-                if e.is_not_found() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
-    /// Every Deployment of `ns`, listed once and shared by all readers for a minute.
-    pub async fn deployments(&self, ns: &str) -> Result<Arc<Vec<Deployment>>, Error> {
+    /// Every Deployment of `ns`, listed once and shared by all readers for a minute; `None`
+    /// when this identity may not list them.
+    pub async fn deployments(&self, ns: &str) -> Result<Arc<Option<Vec<Deployment>>>, Error> {
         self.deployments
             .get_or_fetch(ns, || async {
                 let path = format!("/apis/apps/v1/namespaces/{ns}/deployments");
-                note("GET", &path);
                 let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-                api.list(&ListParams::default())
-                    .await
-                    .map(|l| l.items)
-                    .map_err(|e| err("GET", &path, e))
+                let lp = ListParams::default();
+                match idempotent("GET", &path, || api.list(&lp)).await {
+                    Ok(l) => Ok(Some(l.items)),
+                    Err(e) if e.is_forbidden() => Ok(None),
+                    Err(e) => Err(e),
+                }
             })
             .await
     }
 
-    /// One Deployment from the shared namespace list.
+    /// One Deployment: the newest of the shared namespace list, this process's own reads and
+    /// writes, and what a running rollout watch of the namespace has seen (so that an apply
+    /// during other rollouts starts from a fresh copy, not a 409); a GET of that one
+    /// Deployment when the list is forbidden.
     pub async fn deployment(&self, ns: &str, name: &str) -> Result<Option<Deployment>, Error> {
         let all = self.deployments(ns).await?;
-        Ok(all
+        let Some(all) = all.as_ref() else {
+            return self.deployment_fresh(ns, name).await;
+        };
+        let listed = all
             .iter()
-            .find(|d| d.metadata.name.as_deref() == Some(name))
-            .cloned())
+            .find(|d| d.metadata.name.as_deref() == Some(name));
+        let Some(listed) = listed else {
+            return Ok(None);
+        };
+        let key = format!("{ns}/{name}");
+        let own = self.lock_latest().get(&key).cloned();
+        let watched = self.watches.latest(ns, name);
+        let mut best = listed.clone();
+        for d in own.into_iter().chain(watched) {
+            if newer(&d, &best) {
+                best = d;
+            }
+        }
+        Ok(Some(best))
     }
 
-    /// The Deployment that has `container`, from the shared list of `ns` (which must exist).
+    fn lock_latest(&self) -> std::sync::MutexGuard<'_, HashMap<String, Deployment>> {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember(&self, ns: &str, d: &Deployment) {
+        let name = d.metadata.name.clone().unwrap_or_default();
+        self.lock_latest().insert(format!("{ns}/{name}"), d.clone());
+    }
+
+    /// The Deployment that has `container`: the namespace must exist (when this identity may
+    /// read it), then the Deployment and its container.
     pub async fn find_target(
         &self,
         ns: &str,
         name: &str,
         container: &str,
-    ) -> Result<Deployment, TargetError> {
+    ) -> Result<Found, TargetError> {
+        let mut unchecked = Vec::new();
         match self.namespace_exists(ns).await {
-            Ok(true) => {}
-            Ok(false) => return Err(TargetError::NoNamespace(ns.into())),
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => return Err(TargetError::NoNamespace(ns.into())),
+            Ok(None) => unchecked.push(format!("Reading namespace {ns:?} is forbidden for these credentials, so its existence was not checked; the Deployment was looked up directly.")),
             Err(e) => return Err(TargetError::Namespace(ns.into(), e)),
         }
         let d = match self.deployment(ns, name).await {
@@ -603,19 +831,25 @@ impl KubeClient {
                 names: container_names(&d),
             });
         }
-        Ok(d)
+        Ok(Found {
+            deployment: d,
+            unchecked,
+        })
     }
 
-    /// One Deployment read now (after writes).
+    /// One Deployment read now (after writes, or when listing is forbidden).
     pub async fn deployment_fresh(
         &self,
         ns: &str,
         name: &str,
     ) -> Result<Option<Deployment>, Error> {
         let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
-        note("GET", &path);
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-        api.get_opt(name).await.map_err(|e| err("GET", &path, e))
+        let d = idempotent("GET", &path, || api.get_opt(name)).await?;
+        if let Some(d) = &d {
+            self.remember(ns, d);
+        }
+        Ok(d)
     }
 
     /// Server-side apply of one container's image with field manager `cicd`. Without `force`
@@ -624,8 +858,13 @@ impl KubeClient {
     /// NOTE: an apply must carry every field its manager owns, or the API server removes the
     /// ones left out (server-side apply semantics). Several resources may set images of one
     /// Deployment (one per container), all as `cicd`: so the body also carries the other
-    /// containers whose image `cicd` owns, at their current images, read under a
-    /// per-Deployment lock so that parallel applies of this process do not race.
+    /// containers whose image `cicd` owns, at their images as read. Parallel applies of this
+    /// process take a per-Deployment lock; other processes (another stack, another provider
+    /// alias) are caught by the read `metadata.resourceVersion` in the body: a Deployment
+    /// changed since the read answers 409, and it is read again and applied again.
+    ///
+    /// The read is the shared namespace list (one request for every Deployment of the
+    /// namespace), so an apply costs one PATCH unless another writer got in between.
     pub async fn apply_image(
         &self,
         ns: &str,
@@ -640,153 +879,82 @@ impl KubeClient {
         };
         let _guard = lock.lock().await;
         let deployment = format!("{ns}/{name}");
-        let current = self
-            .deployment_fresh(ns, name)
-            .await
-            .map_err(|e| ApplyImageError::api(deployment.clone(), container, e))?
-            .ok_or_else(|| ApplyImageError::NoDeployment(deployment.clone()))?;
-        let found = find_container(&current, container).ok_or_else(|| {
-            ApplyImageError::NoContainer(TargetError::NoContainer {
-                deployment: deployment.clone(),
-                container: container.to_string(),
-                names: container_names(&current),
-            })
-        })?;
-        let init = found.init;
-        let mut body = image_apply_body(ns, name, container, init, image);
+        let api_err = |e| ApplyImageError::api(deployment.clone(), container, e);
+        let mut current = self.deployment(ns, name).await.map_err(api_err)?;
+        if current
+            .as_ref()
+            .and_then(|d| find_container(d, container))
+            .is_none()
         {
-            let d = &current;
-            for (other_init, other) in owned_images(d, FIELD_MANAGER) {
-                if other == container && other_init == init {
-                    continue;
+            // Not in the shared list: it may have been created since the list was read.
+            current = self.deployment_fresh(ns, name).await.map_err(api_err)?;
+        }
+        let mut attempt = 0;
+        loop {
+            let d = current.ok_or_else(|| ApplyImageError::NoDeployment(deployment.clone()))?;
+            let found = find_container(&d, container).ok_or_else(|| {
+                ApplyImageError::NoContainer(TargetError::NoContainer {
+                    deployment: deployment.clone(),
+                    container: container.to_string(),
+                    names: container_names(&d),
+                })
+            })?;
+            let body = image_apply_body_from(&d, ns, name, container, found.init, image);
+            match self.patch_image(ns, name, &body, force).await {
+                Ok(applied) => {
+                    self.remember(ns, &applied);
+                    return Ok(ImageApplied {
+                        previous: found.image,
+                        deployment: applied,
+                    });
                 }
-                let Some(found) = find_container(d, &other).filter(|f| f.init == other_init) else {
-                    continue;
-                };
-                let list = if other_init {
-                    "initContainers"
-                } else {
-                    "containers"
-                };
-                let spec = &mut body["spec"]["template"]["spec"];
-                if spec.get(list).is_none() {
-                    spec[list] = serde_json::json!([]);
+                Err(e) if is_stale(&e) && attempt < STALE_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(deployment = %deployment, attempt, "deployment changed since it was read; reading it again");
+                    current = self.deployment_fresh(ns, name).await.map_err(api_err)?;
                 }
-                if let Some(items) = spec[list].as_array_mut() {
-                    items.push(serde_json::json!({"name": other, "image": found.image}));
-                }
+                Err(e) => return Err(api_err(e)),
             }
         }
-        let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
-        note("PATCH", &path);
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-        let mut pp = PatchParams::apply(FIELD_MANAGER);
-        pp.force = force;
-        let r = api
-            .patch(name, &pp, &Patch::Apply(&body))
-            .await
-            .map_err(|e| ApplyImageError::api(deployment, container, err("PATCH", &path, e)));
-        self.deployments.invalidate(ns);
-        Ok(ImageApplied {
-            previous: found.image,
-            deployment: r?,
-        })
     }
 
-    /// Wait until the rollout of `name` completes, watching it (a `metadata.name` field
-    /// selector, as kubectl does) rather than polling.
-    pub async fn wait_rollout(
+    /// The apply itself. Retried on transient failures: with the resource version in the body,
+    /// a retry of an apply that did go through answers 409 (stale) and is read again.
+    async fn patch_image(
         &self,
         ns: &str,
         name: &str,
-        start: Deployment,
-        timeout: Duration,
-        cancel: &CancellationToken,
-    ) -> Result<Deployment, RolloutError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        body: &serde_json::Value,
+        force: bool,
+    ) -> Result<Deployment, Error> {
+        let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
-        let mut last = start;
-        loop {
-            match rollout_state(&last) {
-                Rollout::Complete => return Ok(last),
-                Rollout::Failed(reason) => {
-                    return Err(RolloutError::Failed {
-                        reason,
-                        last: Box::new(last),
-                    })
-                }
-                Rollout::Waiting(_) => {}
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                let waiting = match rollout_state(&last) {
-                    Rollout::Waiting(w) => w,
-                    _ => String::new(),
-                };
-                return Err(RolloutError::Timeout {
-                    waiting,
-                    last: Box::new(last),
-                });
-            }
-            let rv = last.metadata.resource_version.clone().unwrap_or_default();
-            let wp = WatchParams::default()
-                .fields(&format!("metadata.name={name}"))
-                .timeout(left.as_secs().clamp(1, 290) as u32);
-            let path = format!(
-                "/apis/apps/v1/namespaces/{ns}/deployments?watch=1&fieldSelector=metadata.name={name}"
-            );
-            note("GET", &path);
-            let stream = match api.watch(&wp, &rv).await {
-                Ok(s) => s,
-                Err(e) => return Err(RolloutError::Api(err("GET", &path, e))),
-            };
-            let mut stream = stream.boxed();
-            let mut relist = false;
-            loop {
-                let next = tokio::select! {
-                    _ = cancel.cancelled() => return Err(RolloutError::Cancelled { last: Box::new(last) }),
-                    _ = tokio::time::sleep_until(deadline) => None,
-                    ev = stream.try_next() => match ev {
-                        Ok(ev) => ev,
-                        Err(e) => return Err(RolloutError::Api(err("GET", &path, e))),
-                    },
-                };
-                let Some(ev) = next else { break };
-                match ev {
-                    WatchEvent::Added(d) | WatchEvent::Modified(d) => {
-                        last = d;
-                        if !matches!(rollout_state(&last), Rollout::Waiting(_)) {
-                            break;
-                        }
-                    }
-                    WatchEvent::Deleted(_) => return Err(RolloutError::Gone),
-                    WatchEvent::Bookmark(b) => {
-                        last.metadata.resource_version = Some(b.metadata.resource_version)
-                    }
-                    WatchEvent::Error(s) => {
-                        // 410 Gone: the resource version is too old; read again and re-watch.
-                        if s.code == 410 {
-                            relist = true;
-                            break;
-                        }
-                        return Err(RolloutError::Api(Error::Status {
-                            system: SYSTEM,
-                            method: "GET".into(),
-                            path,
-                            status: s.code,
-                            message: s.message.clone(),
-                        }));
-                    }
-                }
-            }
-            if relist {
-                match self.deployment_fresh(ns, name).await {
-                    Ok(Some(d)) => last = d,
-                    Ok(None) => return Err(RolloutError::Gone),
-                    Err(e) => return Err(RolloutError::Api(e)),
-                }
-            }
-        }
+        let mut pp = PatchParams::apply(FIELD_MANAGER);
+        pp.force = force;
+        let body = Patch::Apply(body);
+        idempotent("PATCH", &path, || api.patch(name, &pp, &body)).await
+    }
+
+    /// Start a new rollout of the same pod template, as `kubectl rollout restart` does: the
+    /// template annotation `kubectl.kubernetes.io/restartedAt` set to now (a merge patch under
+    /// its own field manager, so the image applies of `cicd` neither own nor remove it). Not
+    /// retried blindly: each one starts a rollout.
+    pub async fn restart_rollout(&self, ns: &str, name: &str) -> Result<Deployment, Error> {
+        let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
+        let now = k8s_openapi::jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let body = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+            RESTARTED_AT: now,
+        }}}}});
+        let pp = PatchParams {
+            field_manager: Some(RESTART_MANAGER.into()),
+            ..Default::default()
+        };
+        let d = once("PATCH", &path, api.patch(name, &pp, &Patch::Merge(&body))).await?;
+        self.remember(ns, &d);
+        Ok(d)
     }
 
     /// The distinct (os, architecture) pairs of the cluster's nodes (status.nodeInfo, else the
@@ -796,17 +964,12 @@ impl KubeClient {
             .platforms
             .get_or_fetch("nodes", || async {
                 let path = "/api/v1/nodes";
-                note("GET", path);
                 let api: Api<Node> = Api::all(self.client.clone());
-                let nodes = match api.list(&ListParams::default()).await {
+                let lp = ListParams::default();
+                let nodes = match idempotent("GET", path, || api.list(&lp)).await {
                     Ok(l) => l.items,
-                    Err(e) => {
-                        let e = err("GET", path, e);
-                        if e.is_forbidden() {
-                            return Ok(vec![]);
-                        }
-                        return Err(e);
-                    }
+                    Err(e) if e.is_forbidden() => return Ok(vec![]),
+                    Err(e) => return Err(e),
                 };
                 let mut out = BTreeSet::new();
                 for n in nodes {
@@ -970,6 +1133,46 @@ mod tests {
             "r/m:2"
         );
         assert!(body["spec"].get("selector").is_none());
+    }
+
+    #[test]
+    fn what_is_retried_and_what_is_stale() {
+        let status = |status: u16, message: &str| Error::Status {
+            system: SYSTEM,
+            method: "PATCH".into(),
+            path: "/apis/apps/v1/namespaces/ns/deployments/web".into(),
+            status,
+            message: message.into(),
+        };
+        for s in [429, 502, 503, 504] {
+            assert!(
+                matches!(transient(&status(s, "")), Verdict::Retry(_)),
+                "{s}"
+            );
+        }
+        for s in [400, 403, 404, 409, 422, 500] {
+            assert!(matches!(transient(&status(s, "")), Verdict::Fail), "{s}");
+        }
+        let reset = Error::Transport {
+            system: SYSTEM,
+            method: "GET".into(),
+            path: "/".into(),
+            message: "connection reset".into(),
+        };
+        assert!(matches!(transient(&reset), Verdict::Retry(_)));
+        let stale = status(409, "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again");
+        assert!(is_stale(&stale));
+        let owned = status(409, "Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1: .spec.template.spec.containers[name=\"app\"].image");
+        assert!(!is_stale(&owned), "a field manager conflict is not stale");
+        let d = |rv: &str| {
+            dep(
+                serde_json::json!({"metadata": {"name": "web", "resourceVersion": rv}, "spec": {"selector": {}, "template": {}}}),
+            )
+        };
+        assert!(newer(&d("10"), &d("9")), "numeric, not lexical");
+        assert!(!newer(&d("9"), &d("10")));
+        let body = image_apply_body_from(&d("42"), "ns", "web", "app", false, "r/a:1");
+        assert_eq!(body["metadata"]["resourceVersion"], "42");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod error;
 pub mod forgejo;
 pub mod http;
 pub mod image_ref;
+pub mod kube_watch;
 pub mod kubernetes;
 pub mod registry;
 pub mod retry;

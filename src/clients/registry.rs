@@ -10,7 +10,13 @@
 //!   remembered per host so later scopes skip the anonymous round trip.
 //! - a registry that only offers `Basic` gets the credentials directly.
 //!
-//! Scheme: `http://` for `localhost` and `127.0.0.1` (with any port), `https://` otherwise.
+//! Scheme: what [`RegistryClient::set_scheme`] set for the host (the forge's own registry takes
+//! the scheme of the forge's URL), else `http://` for `localhost` and `127.0.0.1` (with any
+//! port) and `https://` otherwise.
+//!
+//! Credentials given by [`RegistryClient::set_basic`] go to the token realm only when it is
+//! https, on the registry's own host, or on a loopback address: never in clear text to
+//! another host a registry names.
 //! Deleting is left to the forge's packages API on purpose (a registry `DELETE` by digest
 //! removes every tag holding that digest).
 
@@ -43,7 +49,7 @@ const PAGE: usize = 100;
 /// Token lifetime assumed when the token endpoint gives none (the distribution spec's default).
 const DEFAULT_TOKEN_SECS: u64 = 60;
 
-/// `http://` for loopback hosts, `https://` otherwise.
+/// `http://` for loopback hosts, `https://` otherwise (for hosts no scheme was set for).
 pub fn base_url(host: &str) -> String {
     let bare = host
         .rsplit_once(':')
@@ -54,6 +60,25 @@ pub fn base_url(host: &str) -> String {
     } else {
         format!("https://{host}")
     }
+}
+
+/// Whether Basic credentials meant for the registry at `registry` (a base URL) may go to the
+/// token `realm`: an https realm, a realm on the registry's own host (and scheme), or a
+/// loopback realm. Never to another host over http.
+pub fn may_send_credentials(registry: &str, realm: &str) -> bool {
+    let (Ok(reg), Ok(realm)) = (url::Url::parse(registry), url::Url::parse(realm)) else {
+        return false;
+    };
+    let loopback = match realm.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let same_host = realm.host_str().is_some()
+        && realm.host_str() == reg.host_str()
+        && realm.scheme() == reg.scheme();
+    realm.scheme() == "https" || same_host || loopback
 }
 
 /// What a HEAD tells about a manifest.
@@ -279,6 +304,8 @@ struct Catalog {
 pub struct RegistryClient {
     http: http::Http,
     creds: Mutex<HashMap<String, (String, Secret)>>,
+    /// Per host: the scheme to use (see [`Self::set_scheme`]).
+    schemes: Mutex<HashMap<String, String>>,
     /// Per host: the challenge last seen (so new scopes go straight to the token endpoint).
     challenges: Mutex<HashMap<String, Challenge>>,
     tokens: Mutex<HashMap<(String, String), Token>>,
@@ -306,6 +333,7 @@ impl RegistryClient {
         RegistryClient {
             http: http::Http::new(SYSTEM),
             creds: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
             challenges: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             token_fetch: tokio::sync::Mutex::new(()),
@@ -328,6 +356,29 @@ impl RegistryClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(h, _), _| h != host);
+    }
+
+    /// Use `scheme` (`http` or `https`) for `host`, e.g. the scheme of the forge's URL for
+    /// the forge's own registry, instead of guessing it from the host.
+    pub fn set_scheme(&self, host: &str, scheme: &str) {
+        self.schemes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host.to_string(), scheme.to_ascii_lowercase());
+    }
+
+    /// `scheme://host` for `host` (see [`Self::set_scheme`] and [`base_url`]).
+    pub fn base(&self, host: &str) -> String {
+        let set = self
+            .schemes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .cloned();
+        match set {
+            Some(scheme) => format!("{scheme}://{host}"),
+            None => base_url(host),
+        }
     }
 
     fn cred(&self, host: &str) -> Option<(String, Secret)> {
@@ -360,7 +411,7 @@ impl RegistryClient {
         if let Some(c) = self.known_challenge(host) {
             return Ok(Some(c));
         }
-        let url = format!("{}/v2/", base_url(host));
+        let url = format!("{}/v2/", self.base(host));
         let resp = self.http.send_any(self.http.get(&url)).await?;
         let found = if resp.status().is_success() {
             Some(Challenge::Open)
@@ -432,7 +483,15 @@ impl RegistryClient {
         }
         let mut req = self.http.get(realm).query(&q);
         if let Some((u, p)) = self.cred(host) {
-            req = req.basic_auth(u, Some(p.expose()));
+            if may_send_credentials(&self.base(host), realm) {
+                req = req.basic_auth(u, Some(p.expose()));
+            } else {
+                tracing::warn!(
+                    registry = host,
+                    realm = realm.as_str(),
+                    "the registry names a token realm on another host over http: asking it for a token without credentials"
+                );
+            }
         }
         let ans: TokenAnswer = self.http.send_json(req).await?;
         let value = ans.token.or(ans.access_token).ok_or_else(|| {
@@ -510,7 +569,7 @@ impl RegistryClient {
         repo: &str,
         reference: &str,
     ) -> Result<Option<ManifestHead>, Error> {
-        let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base(host));
         let resp = self
             .request(host, &pull_scope(repo), |c| {
                 c.request(reqwest::Method::HEAD, &url)
@@ -551,7 +610,7 @@ impl RegistryClient {
         repo: &str,
         reference: &str,
     ) -> Result<Option<Manifest>, Error> {
-        let url = format!("{}/v2/{repo}/manifests/{reference}", base_url(host));
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base(host));
         let resp = self
             .request(host, &pull_scope(repo), |c| {
                 c.get(&url).header(reqwest::header::ACCEPT, ACCEPT)
@@ -591,7 +650,7 @@ impl RegistryClient {
 
     /// Every tag of `repo` (paged with `n`/`last` until an empty page).
     pub async fn tags(&self, host: &str, repo: &str) -> Result<Vec<String>, Error> {
-        let url = format!("{}/v2/{repo}/tags/list", base_url(host));
+        let url = format!("{}/v2/{repo}/tags/list", self.base(host));
         let scope = pull_scope(repo);
         self.paged(host, &scope, &url, |b: &[u8]| {
             serde_json::from_slice::<TagList>(b).map(|t| t.tags.unwrap_or_default())
@@ -601,7 +660,7 @@ impl RegistryClient {
 
     /// Every repository the credentials can see (paged, `n` <= 100).
     pub async fn catalog(&self, host: &str) -> Result<Vec<String>, Error> {
-        let url = format!("{}/v2/_catalog", base_url(host));
+        let url = format!("{}/v2/_catalog", self.base(host));
         self.paged(host, "registry:catalog:*", &url, |b: &[u8]| {
             serde_json::from_slice::<Catalog>(b).map(|c| c.repositories.unwrap_or_default())
         })
@@ -671,7 +730,7 @@ fn with_auth(req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuild
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -680,6 +739,70 @@ mod tests {
         assert_eq!(base_url("localhost"), "http://localhost");
         assert_eq!(base_url("forge.example"), "https://forge.example");
         assert_eq!(base_url("forge.example:8443"), "https://forge.example:8443");
+    }
+
+    #[test]
+    fn credentials_go_only_to_safe_realms() {
+        let yes = [
+            ("https://forge.example", "https://forge.example/v2/token"),
+            ("https://forge.example", "https://auth.example/token"),
+            ("http://forge.svc:3000", "http://forge.svc:3000/v2/token"),
+            ("http://forge.svc:3000", "http://127.0.0.1:3000/v2/token"),
+            ("http://forge.svc:3000", "http://localhost/v2/token"),
+            ("http://forge.svc:3000", "http://[::1]:3000/v2/token"),
+        ];
+        for (reg, realm) in yes {
+            assert!(may_send_credentials(reg, realm), "{reg} -> {realm}");
+        }
+        let no = [
+            ("https://forge.example", "http://evil.example/token"),
+            ("http://forge.svc:3000", "http://evil.example/token"),
+            ("https://forge.example", "http://forge.example/v2/token"),
+            ("https://forge.example", "not a url"),
+            ("https://forge.example", "file:///etc/passwd"),
+        ];
+        for (reg, realm) in no {
+            assert!(!may_send_credentials(reg, realm), "{reg} -> {realm}");
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_never_follow_an_http_realm_on_another_host() {
+        let seen = Arc::new(Mutex::new(Vec::<Option<String>>::new()));
+        let s = seen.clone();
+        let evil = fake_on(
+            &non_loopback_ip().to_string(),
+            Arc::new(move |r: &Req| {
+                s.lock().unwrap().push(r.auth.clone());
+                (200, vec![], r#"{"token":"tok-evil"}"#.into())
+            }),
+        )
+        .await;
+        let host = fake(Arc::new(move |r: &Req| {
+            if r.auth.as_deref() != Some("Bearer tok-evil") {
+                let ch = format!("Bearer realm=\"http://{evil}/token\",service=\"x\"");
+                return (401, vec![("WWW-Authenticate".into(), ch)], "{}".into());
+            }
+            let headers = vec![
+                ("Content-Type".into(), OCI_MANIFEST.to_string()),
+                ("Docker-Content-Digest".into(), "sha256:abc".into()),
+            ];
+            (200, headers, image_body())
+        }))
+        .await;
+        let c = RegistryClient::new();
+        // The registry is on loopback, but it is the realm that would receive the password.
+        c.set_basic(&host, "u", Secret::new("p4ssw0rd"));
+        c.head_manifest(&host, "o/app", "latest")
+            .await
+            .unwrap()
+            .unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(!seen.is_empty(), "the realm was not asked");
+        assert!(
+            seen.iter().all(Option::is_none),
+            "credentials sent: {seen:?}"
+        );
     }
 
     #[test]
@@ -750,16 +873,33 @@ mod tests {
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    struct Req {
-        method: String,
-        path: String,
-        auth: Option<String>,
+    pub(crate) struct Req {
+        pub method: String,
+        pub path: String,
+        pub auth: Option<String>,
     }
 
-    type Handler = Arc<dyn Fn(&Req) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
+    pub(crate) type Handler =
+        Arc<dyn Fn(&Req) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
 
-    async fn fake(handler: Handler) -> String {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub(crate) async fn fake(handler: Handler) -> String {
+        fake_on("127.0.0.1", handler).await
+    }
+
+    /// A non-loopback address of this machine (the source address of a route out).
+    fn non_loopback_ip() -> std::net::IpAddr {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        s.connect("198.51.100.1:9")
+            .expect("this test needs a non-loopback network interface with a route");
+        let ip = s.local_addr().unwrap().ip();
+        assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+        ip
+    }
+
+    async fn fake_on(ip: &str, handler: Handler) -> String {
+        let l = tokio::net::TcpListener::bind(format!("{ip}:0"))
+            .await
+            .unwrap();
         let host = l.local_addr().unwrap().to_string();
         tokio::spawn(async move {
             loop {

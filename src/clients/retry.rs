@@ -86,18 +86,32 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let delay = match classify(&err) {
+        let after = match classify(&err) {
             Verdict::Fail => return Err(err),
             Verdict::Retry(_) if attempt >= policy.attempts => return Err(err),
             Verdict::Retry(Some(after)) if after > policy.max_retry_after => return Err(err),
-            Verdict::Retry(Some(after)) => after,
-            Verdict::Retry(None) => jitter(policy.ceiling(attempt)),
+            Verdict::Retry(after) => after,
         };
-        note_retry();
-        tracing::debug!(what, attempt, delay_ms = delay.as_millis() as u64, error = %err, "transient failure, retrying");
+        let delay = next_delay(&policy, what, attempt, after, &err);
         tokio::time::sleep(delay).await;
         attempt += 1;
     }
+}
+
+/// Count one retry, log it at debug (`transient failure, retrying`, with the error, which
+/// names method and path but never credentials) and return how long to sleep before attempt
+/// `attempt + 1`: the server's `Retry-After` when given, else the jittered backoff.
+pub fn next_delay(
+    policy: &Policy,
+    what: &str,
+    attempt: u32,
+    after: Option<Duration>,
+    err: &dyn std::fmt::Display,
+) -> Duration {
+    let delay = after.unwrap_or_else(|| jitter(policy.ceiling(attempt)));
+    note_retry();
+    tracing::debug!(what, attempt, delay_ms = delay.as_millis() as u64, error = %err, "transient failure, retrying");
+    delay
 }
 
 /// Retries made by this process so far (read by tests and benchmarks).

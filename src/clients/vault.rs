@@ -8,6 +8,11 @@
 //! - KV v2: `GET <mount>/data/<path>` gives `data.data` and `data.metadata.version`. Every value
 //!   read is registered with `secret::register_secret` so that no log line can contain it.
 //!
+//! - Retries: every request goes through [`http::Http`], which retries reads on connection
+//!   errors, cut answers, 429 (after `Retry-After`), 502, 503 and 504; the login and renewal
+//!   POSTs are replayed too (a second login only issues a second token). The provider never
+//!   writes to Vault.
+//!
 //! One login per provider process: the client is held by `ProviderData::shared`.
 
 use super::cache::ListCache;
@@ -39,6 +44,11 @@ impl KvSecret {
     /// The key names, sorted (never the values).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.data.keys().map(String::as_str)
+    }
+
+    /// Every key with its value (for a result that hands the whole secret on, never for logs).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.data.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The value of `key`, or an error naming the path and the keys that exist.
@@ -121,6 +131,10 @@ struct Token {
 pub struct VaultConfig {
     pub address: String,
     pub auth: VaultAuth,
+    /// CA certificates (PEM) to trust for Vault's TLS besides the platform's (VAULT_CACERT).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Vault Enterprise / OpenBao namespace for every request (VAULT_NAMESPACE).
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +149,7 @@ pub enum VaultAuth {
 
 pub struct VaultClient {
     http: http::Http,
+    namespace: Option<String>,
     address: String,
     auth: VaultAuth,
     token: tokio::sync::Mutex<Option<Token>>,
@@ -212,11 +227,27 @@ fn trim_path(p: &str) -> &str {
 impl VaultClient {
     pub fn new(s: &VaultConfig) -> VaultClient {
         VaultClient {
-            http: http::Http::new(SYSTEM),
+            http: match &s.ca_pem {
+                Some(pem) => http::Http::with_ca_pem(SYSTEM, pem).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "VAULT_CACERT not usable; trusting the platform's roots only");
+                    http::Http::new(SYSTEM)
+                }),
+                None => http::Http::new(SYSTEM),
+            },
+            namespace: s.namespace.clone(),
             address: s.address.trim_end_matches('/').to_string(),
             auth: s.auth.clone(),
             token: tokio::sync::Mutex::new(None),
             reads: ListCache::new(Duration::from_secs(30)),
+        }
+    }
+
+    /// A request to Vault, in the configured namespace if there is one (`X-Vault-Namespace`).
+    fn req(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, url);
+        match &self.namespace {
+            Some(ns) => r.header("X-Vault-Namespace", ns),
+            None => r,
         }
     }
 
@@ -228,8 +259,7 @@ impl VaultClient {
         match &self.auth {
             VaultAuth::Token(t) => {
                 let req = self
-                    .http
-                    .get(&self.url("auth/token/lookup-self"))
+                    .req(reqwest::Method::GET, &self.url("auth/token/lookup-self"))
                     .header("X-Vault-Token", t.expose());
                 // A token without the lookup capability still works: assume it does not expire.
                 let (ttl, renewable) = match self.http.send_json::<LookupAnswer>(req).await {
@@ -257,17 +287,22 @@ impl VaultClient {
                 let jwt = Secret::new(jwt.trim());
                 let body = serde_json::json!({"role": role, "jwt": jwt.expose()});
                 let req = self
-                    .http
-                    .request(
+                    .req(
                         reqwest::Method::POST,
                         &self.url(&format!("auth/{}/login", trim_path(mount))),
                     )
                     .json(&body);
-                let a: AuthAnswer = self.http.send_json(req).await.map_err(|e| {
-                    Error::Other(format!(
-                        "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
-                    ))
-                })?;
+                // A login only issues a token: sending it again after a lost answer costs one
+                // unused token lease, never a wrong state.
+                let a: AuthAnswer = self
+                    .http
+                    .send_json_as(req, http::Replay::Idempotent)
+                    .await
+                    .map_err(|e| {
+                        Error::Other(format!(
+                            "Vault Kubernetes login (mount {mount}, role {role}) failed: {e}"
+                        ))
+                    })?;
                 tracing::debug!(mount = %mount, role = %role, ttl = a.auth.lease_duration, "vault kubernetes login");
                 Ok(Token {
                     value: Secret::new(a.auth.client_token),
@@ -280,11 +315,14 @@ impl VaultClient {
 
     async fn renew(&self, t: &Token) -> Result<Token, Error> {
         let req = self
-            .http
-            .request(reqwest::Method::POST, &self.url("auth/token/renew-self"))
+            .req(reqwest::Method::POST, &self.url("auth/token/renew-self"))
             .header("X-Vault-Token", t.value.expose())
             .json(&serde_json::json!({}));
-        let a: AuthAnswer = self.http.send_json(req).await?;
+        // Renewing twice extends the same lease: safe to send again.
+        let a: AuthAnswer = self
+            .http
+            .send_json_as(req, http::Replay::Idempotent)
+            .await?;
         Ok(Token {
             value: Secret::new(a.auth.client_token),
             renewable: a.auth.renewable,
@@ -335,7 +373,9 @@ impl VaultClient {
         let mut attempt = 0;
         let answer = loop {
             let token = self.token(attempt > 0).await?;
-            let req = self.http.get(&url).header("X-Vault-Token", token.expose());
+            let req = self
+                .req(reqwest::Method::GET, &url)
+                .header("X-Vault-Token", token.expose());
             match self.http.send_json::<KvAnswer>(req).await {
                 Ok(a) => break a,
                 // An expired or revoked token: log in again once (Kubernetes auth can).
@@ -442,6 +482,30 @@ impl VaultClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_carry_the_namespace() {
+        let cfg = |namespace: Option<&str>| VaultConfig {
+            address: "http://v".into(),
+            auth: VaultAuth::Token(Secret::new("t")),
+            ca_pem: None,
+            namespace: namespace.map(str::to_string),
+        };
+        let header = |c: &VaultClient| {
+            let r = c
+                .req(reqwest::Method::GET, &c.url("secret/data/x"))
+                .build()
+                .unwrap();
+            r.headers()
+                .get("X-Vault-Namespace")
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            header(&VaultClient::new(&cfg(Some("team-a")))).as_deref(),
+            Some("team-a")
+        );
+        assert_eq!(header(&VaultClient::new(&cfg(None))), None);
+    }
 
     #[test]
     fn renewal_window() {

@@ -160,6 +160,7 @@ impl ProviderData {
                         }),
                     };
                     if !host.is_empty() {
+                        reg.set_scheme(&host, &fj.registry_scheme());
                         reg.set_basic(&host, &user, fj.token().clone());
                     }
                 }
@@ -199,6 +200,17 @@ pub(crate) fn require<'a, T>(
                     "This resource needs {block}, but the provider has no `{block} {{ ... }}` block and {env_hint} \
                      is not set. Add the block to the provider \"cicd\" configuration or set the environment variables."
                 ),
+            );
+            None
+        }
+        Configured::Invalid {
+            path,
+            summary,
+            detail,
+        } => {
+            diags.error(
+                format!("The provider's {block} settings are invalid: {summary}"),
+                format!("Provider configuration attribute {path}: {detail}"),
             );
             None
         }

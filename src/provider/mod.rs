@@ -17,7 +17,10 @@ pub use settings::{Config, Configured, Settings};
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use tfplugin::action::DynAction;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::ephemeral::DynEphemeralResource;
+use tfplugin::list::DynListResource;
 use tfplugin::resource::{Ctx, DynDataSource, DynResource, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -29,6 +32,9 @@ pub struct CicdProvider {
     resources: Registry<dyn DynResource>,
     data_sources: Registry<dyn DynDataSource>,
     extra_resources: Vec<Arc<dyn DynResource>>,
+    ephemeral_resources: Registry<dyn DynEphemeralResource>,
+    actions: Option<Registry<dyn DynAction>>,
+    list_resources: Option<Registry<dyn DynListResource>>,
 }
 
 /// Builds the type-erased types of one kind around the shared provider data.
@@ -44,7 +50,28 @@ impl CicdProvider {
             resources,
             data_sources,
             extra_resources: Vec::new(),
+            ephemeral_resources: |_| Vec::new(),
+            actions: None,
+            list_resources: None,
         }
+    }
+
+    /// Serve these ephemeral resource types (`ephemeral` blocks, Terraform >= 1.10).
+    pub fn with_ephemeral_resources(mut self, e: Registry<dyn DynEphemeralResource>) -> Self {
+        self.ephemeral_resources = e;
+        self
+    }
+
+    /// Serve these action types (Terraform >= 1.14).
+    pub fn with_actions(mut self, actions: Registry<dyn DynAction>) -> Self {
+        self.actions = Some(actions);
+        self
+    }
+
+    /// Serve these list resource types (`terraform query`, Terraform >= 1.14).
+    pub fn with_list_resources(mut self, lists: Registry<dyn DynListResource>) -> Self {
+        self.list_resources = Some(lists);
+        self
     }
 
     pub fn data(&self) -> ProviderData {
@@ -72,7 +99,7 @@ pub fn provider_schema() -> Schema {
         .attr(s("token", "Access token with package scopes. Falls back to `FORGEJO_TOKEN`.").sensitive())
         .attr(s("username", "User the token belongs to (used for registry Basic auth). Falls back to `FORGEJO_USER`; looked up from the token when unset."));
     let kubernetes = Block::new("Kubernetes cluster. Needed by `cicd_registry_credentials` and `cicd_image_deployment`. With nothing set, `KUBECONFIG` is used, then the in-cluster service account.")
-        .attr(s("config_path", "Path to a kubeconfig file. Falls back to `KUBECONFIG`."))
+        .attr(s("config_path", "Path to a kubeconfig file, or several separated by `:` (merged as kubectl does). Falls back to `KUBECONFIG`."))
         .attr(s("config_context", "Context of the kubeconfig to use (default: its current context)."))
         .attr(s("host", "API server URL, for explicit credentials instead of a kubeconfig."))
         .attr(s("token", "Bearer token for `host`.").sensitive())
@@ -86,7 +113,7 @@ pub fn provider_schema() -> Schema {
         .attr(
             s(
                 "token",
-                "Vault token. Falls back to `VAULT_TOKEN`. Ignored when `kubernetes_auth` is set.",
+                "Vault token. Falls back to `VAULT_TOKEN`, then to `~/.vault-token` (where `vault login` stores it). Ignored when `kubernetes_auth` is set.",
             )
             .sensitive(),
         )
@@ -150,9 +177,8 @@ impl Provider for CicdProvider {
         }
     }
 
-    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, diags: &mut Diagnostics) {
-        self.data
-            .configure(settings::resolve(&cfg, tf_version, diags));
+    async fn configure(&self, _cx: &Ctx, cfg: Config, tf_version: &str, _diags: &mut Diagnostics) {
+        self.data.configure(settings::resolve(&cfg, tf_version));
     }
 
     fn resources(&self) -> Vec<Arc<dyn DynResource>> {
@@ -163,5 +189,19 @@ impl Provider for CicdProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         (self.data_sources)(&self.data)
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
+        (self.ephemeral_resources)(&self.data)
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn DynAction>> {
+        self.actions.map(|a| a(&self.data)).unwrap_or_default()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn DynListResource>> {
+        self.list_resources
+            .map(|l| l(&self.data))
+            .unwrap_or_default()
     }
 }

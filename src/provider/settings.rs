@@ -7,7 +7,7 @@ use crate::clients::kubernetes::KubeConfig;
 use crate::clients::vault::{VaultAuth, VaultConfig};
 use crate::clients::woodpecker::WoodpeckerConfig;
 use serde::{Deserialize, Serialize};
-use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::diagnostics::AttrPath;
 use tfplugin::secret::Secret;
 use tfplugin::typed::Val;
 
@@ -85,6 +85,25 @@ pub enum Configured<T> {
     Missing,
     /// Some value depends on something not known until apply (paths of the unknown attributes).
     Unknown(Vec<String>),
+    /// The settings are incomplete or wrong. Reported only when a resource needs this system,
+    /// so that a block (or an exported variable) no resource uses never fails the run.
+    Invalid {
+        path: AttrPath,
+        summary: String,
+        detail: String,
+    },
+}
+
+fn invalid<T>(
+    path: AttrPath,
+    summary: impl Into<String>,
+    detail: impl Into<String>,
+) -> Configured<T> {
+    Configured::Invalid {
+        path,
+        summary: summary.into(),
+        detail: detail.into(),
+    }
 }
 
 /// What Configure resolved: one entry per system.
@@ -141,31 +160,24 @@ fn block_of<T: Default + Clone>(v: &Val<T>, name: &str, unknown: &mut Vec<String
     }
 }
 
-pub fn resolve(cfg: &Config, tf_version: &str, diags: &mut Diagnostics) -> Settings {
-    resolve_with(cfg, tf_version, diags, &process_env)
+/// Never fails: a system whose settings are missing, unknown or invalid is reported only when a
+/// resource needs it (see [`super::clients::require`]).
+pub fn resolve(cfg: &Config, tf_version: &str) -> Settings {
+    resolve_with(cfg, tf_version, &process_env)
 }
 
-pub fn resolve_with(
-    cfg: &Config,
-    tf_version: &str,
-    diags: &mut Diagnostics,
-    env: EnvLookup,
-) -> Settings {
+pub fn resolve_with(cfg: &Config, tf_version: &str, env: EnvLookup) -> Settings {
     Settings {
-        woodpecker: woodpecker(&cfg.woodpecker, diags, env),
-        forgejo: forgejo(&cfg.forgejo, diags, env),
+        woodpecker: woodpecker(&cfg.woodpecker, env),
+        forgejo: forgejo(&cfg.forgejo, env),
         kubernetes: kubernetes(&cfg.kubernetes, env),
-        vault: vault(&cfg.vault, diags, env),
+        vault: vault(&cfg.vault, env),
         terraform_version: tf_version.to_string(),
     }
 }
 
 /// `woodpecker { server, token }` -> [`WoodpeckerConfig`].
-fn woodpecker(
-    block: &Val<WoodpeckerBlock>,
-    diags: &mut Diagnostics,
-    env: EnvLookup,
-) -> Configured<WoodpeckerConfig> {
+fn woodpecker(block: &Val<WoodpeckerBlock>, env: EnvLookup) -> Configured<WoodpeckerConfig> {
     let mut u = Vec::new();
     let wb = block_of(block, "woodpecker", &mut u);
     let server = pick(
@@ -197,24 +209,20 @@ fn woodpecker(
             } else {
                 ("token", "WOODPECKER_TOKEN")
             };
-            if u.is_empty() {
-                diags.error_at(
-                    AttrPath::root("woodpecker").attr(missing.0),
-                    format!("woodpecker.{} is not set", missing.0),
-                    format!("Set woodpecker.{} in the provider configuration or the {} environment variable.", missing.0, missing.1),
-                );
+            if !u.is_empty() {
+                return finish(u, None);
             }
-            finish(u, None)
+            invalid(
+                AttrPath::root("woodpecker").attr(missing.0),
+                format!("woodpecker.{} is not set", missing.0),
+                format!("Set woodpecker.{} in the provider configuration or the {} environment variable.", missing.0, missing.1),
+            )
         }
     }
 }
 
 /// `forgejo { url, token, username }` -> [`ForgejoConfig`].
-fn forgejo(
-    block: &Val<ForgejoBlock>,
-    diags: &mut Diagnostics,
-    env: EnvLookup,
-) -> Configured<ForgejoConfig> {
+fn forgejo(block: &Val<ForgejoBlock>, env: EnvLookup) -> Configured<ForgejoConfig> {
     let mut u = Vec::new();
     let fb = block_of(block, "forgejo", &mut u);
     let url = pick(&fb.url, "forgejo.url", Some("FORGEJO_URL"), env, &mut u);
@@ -248,14 +256,17 @@ fn forgejo(
             } else {
                 ("token", "FORGEJO_TOKEN")
             };
-            if u.is_empty() {
-                diags.error_at(
-                    AttrPath::root("forgejo").attr(missing.0),
-                    format!("forgejo.{} is not set", missing.0),
-                    format!("Set forgejo.{} in the provider configuration or the {} environment variable.", missing.0, missing.1),
-                );
+            if !u.is_empty() {
+                return finish(u, None);
             }
-            finish(u, None)
+            invalid(
+                AttrPath::root("forgejo").attr(missing.0),
+                format!("forgejo.{} is not set", missing.0),
+                format!(
+                    "Set forgejo.{} in the provider configuration or the {} environment variable.",
+                    missing.0, missing.1
+                ),
+            )
         }
     }
 }
@@ -305,12 +316,31 @@ fn kubernetes(block: &Val<KubernetesBlock>, env: EnvLookup) -> Configured<KubeCo
     }
 }
 
+/// The token `vault login` stores, as the Vault CLI's default token helper reads it:
+/// `$HOME/.vault-token`, surrounding whitespace trimmed; none when missing or empty.
+fn token_helper_file(env: EnvLookup) -> Option<String> {
+    let home = env("HOME")?;
+    let text = std::fs::read_to_string(std::path::Path::new(&home).join(".vault-token")).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// The CA certificates of `VAULT_CACERT` (a PEM file), as the Vault CLI trusts them.
+fn vault_ca(env: EnvLookup) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = env("VAULT_CACERT") else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(&path).map_err(|e| format!("VAULT_CACERT={path}: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(Some(pem)),
+        Ok(_) => Err(format!(
+            "VAULT_CACERT={path}: no PEM certificate in the file"
+        )),
+        Err(e) => Err(format!("VAULT_CACERT={path}: {e}")),
+    }
+}
+
 /// `vault { address, token, kubernetes_auth { ... } }` -> [`VaultConfig`].
-fn vault(
-    block: &Val<VaultBlock>,
-    diags: &mut Diagnostics,
-    env: EnvLookup,
-) -> Configured<VaultConfig> {
+fn vault(block: &Val<VaultBlock>, env: EnvLookup) -> Configured<VaultConfig> {
     let mut u = Vec::new();
     let vb = block_of(block, "vault", &mut u);
     let address = pick(
@@ -348,7 +378,7 @@ fn vault(
             }),
             None => {
                 if u.is_empty() {
-                    diags.error_at(
+                    return invalid(
                         AttrPath::root("vault").attr("kubernetes_auth").attr("role"),
                         "vault.kubernetes_auth.role is required",
                         "Kubernetes login needs the Vault role to log in as.",
@@ -359,25 +389,37 @@ fn vault(
         }
     } else {
         pick(&vb.token, "vault.token", Some("VAULT_TOKEN"), env, &mut u)
+            .or_else(|| token_helper_file(env))
             .map(|t| VaultAuth::Token(Secret::new(t)))
     };
     match (address, auth) {
-        (Some(address), Some(auth)) => finish(
-            u,
-            Some(VaultConfig {
-                address: address.trim_end_matches('/').to_string(),
-                auth,
-            }),
-        ),
+        (Some(address), Some(auth)) => {
+            let ca_pem = match vault_ca(env) {
+                Ok(pem) => pem,
+                Err(e) => return invalid(AttrPath::root("vault"), "Unusable VAULT_CACERT", e),
+            };
+            finish(
+                u,
+                Some(VaultConfig {
+                    address: address.trim_end_matches('/').to_string(),
+                    auth,
+                    ca_pem,
+                    namespace: env("VAULT_NAMESPACE")
+                        .map(|n| n.trim().trim_matches('/').to_string()),
+                }),
+            )
+        }
         (Some(_), None) => {
-            if u.is_empty() {
-                diags.error_at(
-                    AttrPath::root("vault"),
-                    "No Vault credentials",
-                    "vault.address is set but neither vault.token (VAULT_TOKEN) nor a vault.kubernetes_auth block is.",
-                );
+            if !u.is_empty() {
+                return finish(u, None);
             }
-            finish(u, None)
+            invalid(
+                AttrPath::root("vault").attr("token"),
+                "No Vault credentials",
+                "The Vault address is set (vault.address or VAULT_ADDR) but there is no token: set vault.token, \
+                 VAULT_TOKEN, log in with `vault login` (which stores ~/.vault-token) or add a \
+                 vault.kubernetes_auth block.",
+            )
         }
         (None, _) => finish(u, None),
     }
@@ -388,6 +430,7 @@ mod tests {
     use super::super::clients::require;
     use super::*;
     use std::collections::HashMap;
+    use tfplugin::diagnostics::Diagnostics;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: HashMap<String, String> = pairs
@@ -397,23 +440,35 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
+    fn invalid_path<T>(c: &Configured<T>) -> Option<String> {
+        match c {
+            Configured::Invalid { path, .. } => Some(path.to_string()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn environment_fallbacks_and_missing_blocks() {
-        let mut d = Diagnostics::new();
         let env = env_of(&[
             ("FORGEJO_URL", "http://forge/"),
             ("FORGEJO_TOKEN", "tok-forge-1"),
             ("VAULT_ADDR", "http://v"),
+            ("HOME", "/nonexistent-home-for-test"),
         ]);
-        let s = resolve_with(&Config::default(), "1.11.4", &mut d, &env);
+        let s = resolve_with(&Config::default(), "1.11.4", &env);
         assert!(
             matches!(&s.forgejo, Configured::Ready(f) if f.url == "http://forge" && f.token.expose() == "tok-forge-1")
         );
         assert!(matches!(s.woodpecker, Configured::Missing));
         assert!(matches!(s.kubernetes, Configured::Missing));
-        // VAULT_ADDR without a token: an error naming the block.
-        assert_eq!(d.0.len(), 1);
-        assert_eq!(d.0[0].path, Some(AttrPath::root("vault")));
+        // VAULT_ADDR without a token (the old code failed every operation at configure time):
+        // recorded, and reported only to a resource that needs Vault.
+        assert_eq!(invalid_path(&s.vault).as_deref(), Some("vault.token"));
+        let mut d = Diagnostics::new();
+        assert!(require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", &mut d).is_none());
+        assert!(d.0[0].summary.contains("No Vault credentials"), "{:?}", d.0);
+        assert!(d.0[0].detail.contains("vault.token"), "{:?}", d.0);
+        assert!(d.0[0].detail.contains(".vault-token"), "{:?}", d.0);
 
         let mut d = Diagnostics::new();
         assert!(require(
@@ -434,6 +489,44 @@ mod tests {
     }
 
     #[test]
+    fn the_token_from_vault_login_is_read_from_home() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join(".vault-token"), "hvs.from-login-file\n").unwrap();
+        let h = home.path().display().to_string();
+        let s = resolve_with(
+            &Config::default(),
+            "1.11.4",
+            &env_of(&[("VAULT_ADDR", "http://v"), ("HOME", &h)]),
+        );
+        assert!(
+            matches!(&s.vault, Configured::Ready(VaultConfig { auth: VaultAuth::Token(t), .. }) if t.expose() == "hvs.from-login-file"),
+            "{:?}",
+            s.vault
+        );
+        // VAULT_TOKEN wins over the file, as in the Vault CLI.
+        let s = resolve_with(
+            &Config::default(),
+            "1.11.4",
+            &env_of(&[
+                ("VAULT_ADDR", "http://v"),
+                ("HOME", &h),
+                ("VAULT_TOKEN", "hvs.env"),
+            ]),
+        );
+        assert!(
+            matches!(&s.vault, Configured::Ready(VaultConfig { auth: VaultAuth::Token(t), .. }) if t.expose() == "hvs.env")
+        );
+        // An empty file is no token.
+        std::fs::write(home.path().join(".vault-token"), "  \n").unwrap();
+        let s = resolve_with(
+            &Config::default(),
+            "1.11.4",
+            &env_of(&[("VAULT_ADDR", "http://v"), ("HOME", &h)]),
+        );
+        assert_eq!(invalid_path(&s.vault).as_deref(), Some("vault.token"));
+    }
+
+    #[test]
     fn configuration_wins_and_partial_blocks_name_the_missing_attribute() {
         let cfg = Config {
             woodpecker: Val::Known(WoodpeckerBlock {
@@ -446,13 +539,14 @@ mod tests {
             }),
             ..Default::default()
         };
-        let mut d = Diagnostics::new();
-        let s = resolve_with(&cfg, "1.0.3", &mut d, &env_of(&[("KUBECONFIG", "/other")]));
-        assert_eq!(d.0.len(), 1);
+        let s = resolve_with(&cfg, "1.0.3", &env_of(&[("KUBECONFIG", "/other")]));
         assert_eq!(
-            d.0[0].path,
-            Some(AttrPath::root("woodpecker").attr("token"))
+            invalid_path(&s.woodpecker).as_deref(),
+            Some("woodpecker.token")
         );
+        let mut d = Diagnostics::new();
+        assert!(require(&s.woodpecker, "woodpecker", "", &mut d).is_none());
+        assert!(d.0[0].detail.contains("woodpecker.token"), "{:?}", d.0);
         assert!(
             matches!(&s.kubernetes, Configured::Ready(KubeConfig::Kubeconfig { path: Some(p), .. }) if p == "/k/config")
         );
@@ -469,13 +563,7 @@ mod tests {
             vault: Val::Unknown,
             ..Default::default()
         };
-        let mut d = Diagnostics::new();
-        let s = resolve_with(&cfg, "1.11.4", &mut d, &env_of(&[]));
-        assert!(
-            d.0.is_empty(),
-            "unknowns are not errors at configure time: {:?}",
-            d.0
-        );
+        let s = resolve_with(&cfg, "1.11.4", &env_of(&[]));
         let mut d = Diagnostics::new();
         assert!(require(&s.forgejo, "forgejo", "FORGEJO_URL / FORGEJO_TOKEN", &mut d).is_none());
         assert!(d.0[0].detail.contains("forgejo.token"), "{:?}", d.0);
@@ -483,6 +571,57 @@ mod tests {
         let mut d = Diagnostics::new();
         assert!(require(&s.vault, "vault", "VAULT_ADDR / VAULT_TOKEN", &mut d).is_none());
         assert!(d.0[0].detail.contains("vault"));
+    }
+
+    #[test]
+    fn vault_cacert_and_namespace_as_the_vault_cli_reads_them() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let der = tfplugin::handshake::ServerIdentity::generate()
+            .unwrap()
+            .cert_der;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &pem).unwrap();
+        let ca = ca.display().to_string();
+        let base = [("VAULT_ADDR", "https://v"), ("VAULT_TOKEN", "t")];
+        let with = |extra: &[(&str, &str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            resolve_with(&Config::default(), "1.11.4", &env_of(&pairs))
+        };
+        match with(&[("VAULT_CACERT", &ca), ("VAULT_NAMESPACE", "team-a/")]).vault {
+            Configured::Ready(v) => {
+                assert_eq!(v.ca_pem.as_deref(), Some(pem.as_bytes()));
+                assert_eq!(v.namespace.as_deref(), Some("team-a"));
+                // The client trusts it (an unusable PEM would be refused by reqwest).
+                assert!(
+                    crate::clients::http::Http::with_ca_pem("vault", &v.ca_pem.unwrap()).is_ok()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Unreadable or not PEM: reported (to the resources that use Vault) naming the variable.
+        let missing = dir.path().join("missing.pem").display().to_string();
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+        let junk = dir.path().join("junk.pem").display().to_string();
+        for bad in [missing, junk] {
+            match with(&[("VAULT_CACERT", &bad)]).vault {
+                Configured::Invalid { detail, .. } => {
+                    assert!(detail.contains("VAULT_CACERT"), "{detail}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // Neither set: none.
+        assert!(matches!(
+            with(&[]).vault,
+            Configured::Ready(VaultConfig {
+                ca_pem: None,
+                namespace: None,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -498,14 +637,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let mut d = Diagnostics::new();
-        let s = resolve_with(
-            &cfg,
-            "1.11.4",
-            &mut d,
-            &env_of(&[("VAULT_TOKEN", "ignored-token")]),
-        );
-        assert!(d.0.is_empty());
+        let s = resolve_with(&cfg, "1.11.4", &env_of(&[("VAULT_TOKEN", "ignored-token")]));
         match s.vault {
             Configured::Ready(VaultConfig {
                 auth:

@@ -113,6 +113,12 @@ fn good_policy_converts_and_unknowns_wait() {
     let p = s.policy().unwrap().unwrap();
     assert_eq!(p.keep_last, 3);
     assert_eq!(p.keep_newer_than, Some(30 * 86_400));
+    // An unknown package type is not the default type.
+    let t = State {
+        r#type: Val::Unknown,
+        ..s.clone()
+    };
+    assert!(t.policy().unwrap().is_none());
     let s = State {
         protect_in_use: Val::Unknown,
         ..s

@@ -2,32 +2,38 @@
 //! pipeline does today with `kubectl set image`), then a wait for the rollout.
 //!
 //! Endpoints: Kubernetes `GET /api/v1/namespaces/{ns}`, `GET /apis/apps/v1/namespaces/{ns}/deployments`
-//! (one list per namespace per run, shared by every resource of that namespace), `PATCH`
-//! (server-side apply, field manager `cicd`) and a watch with a `metadata.name` field selector,
-//! `GET /api/v1/nodes` (platforms for multi-arch images); registry `HEAD|GET /v2/<repo>/manifests/<ref>`.
+//! (one list per namespace per run, shared by every resource of that namespace; a GET of the one
+//! Deployment when listing is forbidden), `PATCH` (server-side apply, field manager `cicd`), one
+//! watch per namespace shared by every rollout wait, `GET /api/v1/nodes` (platforms for
+//! multi-arch images); registry `HEAD|GET /v2/<repo>/manifests/<ref>`.
 //! Import id: `namespace/deployment/container`.
 //!
 //! - Validate: `latest` is refused, tags must match `tag_pattern` (default 8 hex characters).
 //! - Plan: the namespace, Deployment and container must exist, and a new image must exist in the
-//!   registry (for an index, the child for every platform of the cluster's nodes), so a missing
-//!   image fails the plan, not the rollout.
+//!   registry (for an index, the child for every platform of the cluster's nodes). On create a
+//!   missing namespace, Deployment or container is a warning (the same apply may create it),
+//!   and so is a tag not pushed yet (a provisioner may push it): the apply checks again and
+//!   fails if it is still missing.
 //! - Apply: server-side apply of just `{name, image}` of that container (`containers` or
-//!   `initContainers`, merged by name). Without `force`, a field owned by another manager
-//!   (`kubectl-set`, Helm) is a conflict reported as such. Then the rollout is watched with
-//!   `kubectl rollout status`'s rules; a failed rollout is an error and the state records what
-//!   the cluster actually has (`rollout_status` = `failed: ...` makes the next plan retry).
+//!   `initContainers`, merged by name), with the read `resourceVersion` so that a concurrent
+//!   writer is never reverted. `force` (default true) takes the field from another manager
+//!   (`kubectl-set`, Helm); with `force = false` that is a conflict. Then the rollout is watched
+//!   with `kubectl rollout status`'s rules; a failed rollout is an error, and the next plan
+//!   offers a retry that restarts the rollout as `kubectl rollout restart` does.
+//! - State: `image`, `tag` and `digest` are what was applied; `live_image` is what the cluster
+//!   has (an admission webhook may add a digest or rewrite the host). A refresh shows drift only
+//!   when the live image is neither what was applied nor what the cluster made of it.
 //! - Destroy leaves the workload untouched: the image stays as it is.
 
-use crate::clients::image_ref;
-use crate::clients::kubernetes::{self, find_container, is_dns1123_label, KubeClient};
-use crate::clients::kubernetes::{ApplyImageError, RolloutError, TargetError};
-use crate::image_check::{check_offline, Blame, Problem, Target, DEFAULT_TAG_PATTERN};
+use super::adopt;
+use crate::clients::kubernetes::{is_dns1123_label, KubeClient};
+use crate::image_check::{check_offline, Target, DEFAULT_TAG_PATTERN};
 use crate::provider::ProviderData;
 use crate::util::duration;
+use apply::{refreshed, report, report_target, warn_target};
 use async_trait::async_trait;
-use k8s_openapi::api::apps::v1::Deployment;
-use std::time::Duration;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
@@ -41,7 +47,7 @@ tfplugin::state! {
         /// Namespace of the Deployment (must exist).
         namespace: Val<String> = string().required().force_new(),
         /// Name of the Deployment (must exist).
-        deployment: Val<String> = string().required().force_new(),
+        deployment: Val<String> = string().required().force_new().validate(crate::util::kube_names::object_name()),
         /// Container name; init containers are found too, as `kubectl set image` does.
         container: Val<String> = string().required().force_new(),
         /// Image repository without tag, e.g. `registry.example:5000/team/app`.
@@ -62,9 +68,10 @@ tfplugin::state! {
         /// elsewhere.
         verify_image: Val<bool> = bool().optional().computed().default_value(Value::Bool(true)),
         /// Take ownership of the image field from another field manager (e.g. `kubectl-set`
-        /// from `kubectl set image`, Helm). Without it such a change fails with a field
-        /// manager conflict.
-        force: Val<bool> = bool().optional().computed().default_value(Value::Bool(false)),
+        /// from `kubectl set image`, Helm), as this resource exists to own that one field
+        /// (default true; only the image of this container is taken). `false`: such a change
+        /// fails with a field manager conflict and nothing is written.
+        force: Val<bool> = bool().optional().computed().default_value(Value::Bool(true)),
         /// Wait for the rollout to complete (default true).
         wait_for_rollout: Val<bool> =
             bool().optional().computed().default_value(Value::Bool(true)),
@@ -78,6 +85,9 @@ tfplugin::state! {
             )),
         /// The container's image before this resource last changed it.
         previous_image: Val<String> = string().computed(),
+        /// The container's image as the cluster has it: `image:tag[@digest]`, unless an
+        /// admission webhook changed it (e.g. added a digest) or another writer did since.
+        live_image: Val<String> = string().computed(),
         /// The Deployment's `deployment.kubernetes.io/revision`.
         revision: Val<String> = string().computed(),
         /// `complete`, `progressing`, or `failed: <reason>` (a failed rollout plans a new
@@ -86,7 +96,15 @@ tfplugin::state! {
     }
 }
 
-const DEFAULT_TIMEOUT: &str = "5m";
+pub(crate) const DEFAULT_TIMEOUT: &str = "5m";
+
+const DESCRIPTION: &str = "The image of one container of a Kubernetes Deployment, set with server-side apply (field manager `cicd`, only that container's `image` is owned), then a wait for the rollout like `kubectl rollout status`. The image must exist in the registry (checked at plan; a tag not pushed yet is a warning at plan and checked again before the apply writes). Destroying the resource leaves the workload as it is. Import with `namespace/deployment/container`.
+
+**`force` defaults to true.** The Deployment is always created by something else (kubectl, Helm, another provider), which owns the image field; `kubectl set image` takes it again. Without force every first apply, and every apply after a `kubectl set image`, would fail with a field manager conflict, and every configuration would have to say `force = true`. Since this resource exists to own that one field, it takes it, and only it: the rest of the Deployment keeps its owners. Set `force = false` to fail on such a conflict instead (nothing is written then).
+
+**State.** `image`, `tag` and `digest` are what was applied; `live_image` is what the cluster stores, which differs when an admission webhook rewrote the image (e.g. added a digest): a refresh accepts that, and shows any other change as drift. A failed rollout plans a retry, which restarts the rollout (the `kubectl.kubernetes.io/restartedAt` template annotation, as `kubectl rollout restart`).
+
+**RBAC.** In the Deployment's namespace: `deployments` (group `apps`) `get`, `patch` and `watch`; `list` is used when allowed (one request per namespace instead of one per Deployment). Optional: `get` on the namespace (cluster scope; without it the namespace check is skipped with a warning) and `list` on `nodes` (for multi-arch images, the platforms to check; without it, none). A Role limited with `resourceNames` works too: the rollout is then watched per Deployment.";
 
 pub struct ImageDeployment {
     data: ProviderData,
@@ -106,8 +124,18 @@ impl Resource for ImageDeployment {
         "cicd_image_deployment"
     }
 
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::image_deployment())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_image_deployment(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::image_deployment_import_id(i)
+    }
+
     fn schema(&self) -> Schema {
-        Schema::new(0, State::block("The image of one container of a Kubernetes Deployment, set with server-side apply (field manager `cicd`, only that container's `image` is owned), then a wait for the rollout like `kubectl rollout status`. The image must exist in the registry at plan time. Destroying the resource leaves the workload as it is. Import with `namespace/deployment/container`."))
+        Schema::new(0, State::block(DESCRIPTION))
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
@@ -153,16 +181,32 @@ impl Resource for ImageDeployment {
         let Some(kube) = self.data.kube(diags).await else {
             return;
         };
-        if let Err(e) = kube.find_target(ns, name, container).await {
-            return report_target(e, diags);
+        match kube.find_target(ns, name, container).await {
+            Ok(found) => {
+                for u in found.unchecked {
+                    let summary = format!("Could not check namespace {ns}");
+                    diags.warning_at(AttrPath::root(State::ATTR.namespace), summary, u);
+                }
+            }
+            // A create (or a replacement) may follow the creation of its target in the same
+            // apply.
+            Err(e) if creating(req) && e.may_appear() => warn_target(e, diags),
+            Err(e) => return report_target(e, diags),
         }
         plan.state.id = Val::Known(format!("{ns}/{name}/{container}"));
         let changed = match &req.prior {
             None => true,
             Some(p) => target(p) != target(&plan.state) || target(&plan.state).is_none(),
         };
-        if changed && plan.state.verify_image.known().copied().unwrap_or(true) {
-            self.verify(&kube, &plan.state, diags).await;
+        if changed && plan.state.verify_image.is_unknown() {
+            let detail = "verify_image is not known until apply, so this plan did not check that the image exists.";
+            diags.warning_at(AttrPath::root("verify_image"), "Image not checked", detail);
+        } else if changed && plan.state.verify_image.known().copied().unwrap_or(true) {
+            // Checked again at apply when it cannot pass yet (a tag to be pushed, or unknown).
+            let later = self.verify(&kube, &plan.state, true, diags).await;
+            if later {
+                plan.private.set(apply::PRIVATE_VERIFY, &true);
+            }
         }
         let Some(prior) = &req.prior else { return };
         let failed = prior
@@ -170,7 +214,7 @@ impl Resource for ImageDeployment {
             .is_known_and(|s| s.starts_with("failed"));
         let wait = plan.state.wait_for_rollout.known().copied().unwrap_or(true);
         if !changed && failed && wait {
-            // A rollout that failed last time: plan another attempt (apply again, wait again).
+            // A rollout that failed last time: plan another attempt (a restart, then a wait).
             plan.state.rollout_status = Val::Unknown;
             plan.state.revision = Val::Unknown;
         } else if !changed {
@@ -185,14 +229,14 @@ impl Resource for ImageDeployment {
         req: &mut ApplyRequest<State>,
         diags: &mut Diagnostics,
     ) -> Option<State> {
-        self.set_image(cx, req, diags).await
+        self.set_image(cx, req, false, diags).await
     }
 
     async fn read(
         &self,
         _cx: &Ctx,
         st: State,
-        _private: &mut Private,
+        private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Read<State>> {
         let (ns, name) = (st.namespace.known()?, st.deployment.known()?);
@@ -200,7 +244,11 @@ impl Resource for ImageDeployment {
         let kube = self.data.kube(diags).await?;
         match kube.deployment(ns, name).await {
             // The container is gone from the Deployment: so is what this resource manages.
-            Ok(Some(d)) => Some(from_cluster(&st, &d, container).map_or(Read::Gone, Read::Found)),
+            Ok(Some(d)) => {
+                let applied = private.get::<apply::Applied>(apply::PRIVATE_APPLIED);
+                let st = refreshed(&st, &d, container, applied.as_ref());
+                Some(st.map_or(Read::Gone, Read::Found))
+            }
             Ok(None) => Some(Read::Gone),
             Err(e) => diags.push_err(format!("Could not read deployment {ns}/{name}"), &e),
         }
@@ -214,15 +262,16 @@ impl Resource for ImageDeployment {
     ) -> Option<State> {
         let prior = req.prior.clone()?;
         let retry = req.planned.rollout_status.is_unknown();
-        if target(&prior) == target(&req.planned) && !retry {
+        let same = target(&prior) == target(&req.planned);
+        if same && !retry {
             // Settings only (force, timeout, ...): nothing to write.
             let mut st = req.planned.clone();
             keep_computed(&mut st, prior);
             return Some(st);
         }
-        let keep_previous =
-            (target(&prior) == target(&req.planned)).then(|| prior.previous_image.clone());
-        let mut st = self.set_image(cx, req, diags).await?;
+        let keep_previous = same.then(|| prior.previous_image.clone());
+        // The same image after a failed rollout: restart it (`kubectl rollout restart`).
+        let mut st = self.set_image(cx, req, same && retry, diags).await?;
         if let Some(p) = keep_previous {
             st.previous_image = p;
         }
@@ -251,21 +300,9 @@ impl Resource for ImageDeployment {
             Ok(d) => d,
             Err(e) => return diags.push_err(format!("Could not read deployment {ns}/{name}"), &e),
         };
-        let base = State {
-            id: Val::Known(id.to_string()),
-            namespace: Val::Known(ns.into()),
-            deployment: Val::Known(name.into()),
-            container: Val::Known(container.into()),
-            tag_pattern: Val::Known(DEFAULT_TAG_PATTERN.into()),
-            verify_image: Val::Known(true),
-            force: Val::Known(false),
-            wait_for_rollout: Val::Known(true),
-            rollout_timeout: Val::Known(DEFAULT_TIMEOUT.into()),
-            ..Default::default()
-        };
         let st = found
             .as_ref()
-            .and_then(|d| from_cluster(&base, d, container));
+            .and_then(|d| adopt::imported_container(d, container));
         if st.is_none() {
             let why = match found {
                 None => format!("Deployment {ns}/{name} does not exist."),
@@ -281,143 +318,49 @@ impl Resource for ImageDeployment {
 
 impl ImageDeployment {
     /// The image (and, for an index, the child of every node platform) must be in the registry.
-    async fn verify(&self, kube: &KubeClient, cfg: &State, diags: &mut Diagnostics) {
+    /// At plan (`plan`), a tag not pushed yet is a warning; the result says whether the apply
+    /// must check again (that, or the reference is not known yet).
+    async fn verify(
+        &self,
+        kube: &KubeClient,
+        cfg: &State,
+        plan: bool,
+        diags: &mut Diagnostics,
+    ) -> bool {
         let (Val::Known(image), Val::Known(tag)) = (&cfg.image, &cfg.tag) else {
-            return;
+            return true;
         };
+        if cfg.digest.is_unknown() {
+            return true;
+        }
         let t = match Target::parse(image, tag) {
             Ok(t) => t,
-            Err(p) => return report(p, diags),
-        };
-        let Some(reg) = self.data.registry(diags).await else {
-            return;
-        };
-        let digest = cfg.digest.known().map(String::as_str);
-        for p in t.check(&reg, kube, digest).await {
-            report(p, diags);
-        }
-    }
-
-    /// Apply the planned image, then wait for the rollout if asked to; the state is what the
-    /// cluster has afterwards.
-    async fn set_image(
-        &self,
-        cx: &Ctx,
-        req: &ApplyRequest<State>,
-        diags: &mut Diagnostics,
-    ) -> Option<State> {
-        let p = &req.planned;
-        let (ns, name) = (p.namespace.known()?, p.deployment.known()?);
-        let container = p.container.known()?;
-        let image = target(p)?;
-        let kube = self.data.kube(diags).await?;
-        let force = p.force.known().copied().unwrap_or(false);
-        let applied = match kube.apply_image(ns, name, container, &image, force).await {
-            Ok(a) => a,
-            Err(e) => {
-                report_apply(e, diags);
-                return None;
+            Err(p) => {
+                report(p, diags);
+                return false;
             }
         };
-        let mut base = p.clone();
-        base.id = Val::Known(format!("{ns}/{name}/{container}"));
-        base.previous_image = applied.previous.into();
-        if !p.wait_for_rollout.known().copied().unwrap_or(true) {
-            return from_cluster(&base, &applied.deployment, container);
+        let Some(reg) = self.data.registry(diags).await else {
+            return false;
+        };
+        let digest = cfg.digest.known().map(String::as_str);
+        let mut later = false;
+        for p in t.check(&reg, kube, digest).await {
+            if plan && p.not_pushed {
+                later = true;
+                let detail = format!("{}\nIf this apply pushes it before this resource (a reference or depends_on), nothing is wrong; the apply checks again and fails if it is still missing.", p.detail);
+                let at = AttrPath::root(State::ATTR.tag);
+                diags.warning_at(at, format!("{} yet", p.summary), detail);
+            } else {
+                report(p, diags);
+            }
         }
-        let timeout = p
-            .rollout_timeout
-            .known()
-            .and_then(|t| duration::parse(t).ok())
-            .unwrap_or(Duration::from_secs(300));
-        let waited = kube
-            .wait_rollout(ns, name, applied.deployment, timeout, &cx.cancel)
-            .await;
-        after_rollout(&kube, waited, &base, &image, diags).await
+        later
     }
-}
-
-/// The state after a rollout wait: what the cluster has, with the failure reported.
-async fn after_rollout(
-    kube: &KubeClient,
-    waited: Result<Deployment, RolloutError>,
-    base: &State,
-    image: &str,
-    diags: &mut Diagnostics,
-) -> Option<State> {
-    let (ns, name) = (base.namespace.known()?, base.deployment.known()?);
-    let container = base.container.known()?;
-    let what = format!("deployment {ns}/{name}");
-    let failed = format!("Rollout of {what} failed");
-    let retry = |reason: String| {
-        format!("{reason}\nThe Deployment's image is now {image}; the state records what the cluster has, and the next plan shows a new attempt.")
-    };
-    let timeout = base.rollout_timeout.known().cloned().unwrap_or_default();
-    let (summary, detail, last) = match waited {
-        Ok(d) => return from_cluster(base, &d, container),
-        Err(RolloutError::Failed { reason, last }) => (failed, retry(reason), Some(*last)),
-        Err(RolloutError::Timeout { waiting, last }) => {
-            let reason = format!("timed out after {timeout} waiting for the rollout ({waiting})");
-            diags.error(failed, retry(reason));
-            let mut st = from_cluster(base, &last, container)?;
-            let status = format!("failed: rollout not complete after {timeout} ({waiting})");
-            st.rollout_status = Val::Known(status);
-            return Some(st);
-        }
-        Err(RolloutError::Cancelled { last }) => {
-            let summary = format!("Rollout wait for {what} interrupted");
-            let detail = "Terraform asked the provider to stop.";
-            (summary, detail.into(), Some(*last))
-        }
-        Err(RolloutError::Gone) => {
-            let detail = "The Deployment was deleted while waiting.";
-            (failed, detail.into(), None)
-        }
-        Err(RolloutError::Api(e)) => {
-            let summary = format!("Could not watch the rollout of {what}");
-            let last = kube.deployment_fresh(ns, name).await.ok().flatten();
-            (summary, e.to_string(), last)
-        }
-    };
-    diags.error(summary, detail);
-    from_cluster(base, &last?, container)
-}
-
-/// A failed image apply as a diagnostic on the attribute to blame.
-fn report_apply(e: ApplyImageError, diags: &mut Diagnostics) {
-    let attr = match &e {
-        ApplyImageError::NoDeployment(_) => State::ATTR.deployment,
-        ApplyImageError::NoContainer(_) => State::ATTR.container,
-        ApplyImageError::Conflict { .. } => State::ATTR.force,
-        ApplyImageError::Api(..) => return diags.error(e.to_string(), e.detail()),
-    };
-    diags.error_at(AttrPath::root(attr), e.to_string(), e.detail());
-}
-
-/// A missing namespace, Deployment or container as a diagnostic on its attribute.
-fn report_target(e: TargetError, diags: &mut Diagnostics) {
-    let attr = match e {
-        TargetError::NoNamespace(_) | TargetError::Namespace(..) => State::ATTR.namespace,
-        TargetError::NoDeployment(_) | TargetError::Deployment(..) => State::ATTR.deployment,
-        TargetError::NoContainer { .. } => State::ATTR.container,
-    };
-    diags.error_at(AttrPath::root(attr), e.to_string(), e.detail());
-}
-
-/// A plan-time registry problem as a diagnostic on the attribute to blame.
-fn report(p: Problem, diags: &mut Diagnostics) {
-    let attr = match p.blame {
-        None => return diags.error(p.summary, p.detail),
-        Some(Blame::Image) => State::ATTR.image,
-        Some(Blame::Tag) => State::ATTR.tag,
-        Some(Blame::Digest) => State::ATTR.digest,
-        Some(Blame::TagPattern) => State::ATTR.tag_pattern,
-    };
-    diags.error_at(AttrPath::root(attr), p.summary, p.detail);
 }
 
 /// `image:tag[@digest]` as planned; `None` while a part is unknown.
-fn target(st: &State) -> Option<String> {
+pub(super) fn target(st: &State) -> Option<String> {
     let mut s = format!("{}:{}", st.image.known()?, st.tag.known()?);
     match &st.digest {
         Val::Known(d) => s.push_str(&format!("@{d}")),
@@ -427,22 +370,21 @@ fn target(st: &State) -> Option<String> {
     Some(s)
 }
 
+/// Whether the plan creates the resource: no prior state, or another target (namespace,
+/// Deployment or container, all of which replace the resource).
+fn creating(req: &PlanRequest<State>) -> bool {
+    let Some(p) = &req.prior else { return true };
+    let c = &req.config;
+    (&p.namespace, &p.deployment, &p.container) != (&c.namespace, &c.deployment, &c.container)
+}
+
 /// The computed values of `prior`, for a change of settings only (nothing is written).
 fn keep_computed(st: &mut State, prior: State) {
     st.previous_image = prior.previous_image;
+    st.live_image = prior.live_image;
     st.revision = prior.revision;
     st.rollout_status = prior.rollout_status;
 }
 
-/// State from the Deployment as it is (the truth), keeping the settings of `base`.
-fn from_cluster(base: &State, d: &Deployment, container: &str) -> Option<State> {
-    let found = find_container(d, container)?;
-    let (image, tag, digest) = image_ref::split(found.image.as_deref().unwrap_or(""));
-    let mut st = base.clone();
-    st.image = Val::Known(image.to_string());
-    st.tag = tag.map(str::to_string).into();
-    st.digest = digest.map(str::to_string).into();
-    st.revision = kubernetes::revision(d).into();
-    st.rollout_status = Val::Known(kubernetes::rollout_state(d).to_string());
-    Some(st)
-}
+#[path = "image_deployment_apply.rs"]
+pub(crate) mod apply;

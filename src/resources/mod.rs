@@ -1,5 +1,6 @@
 //! One file per Terraform resource type.
 
+pub mod adopt;
 pub mod forgejo_package_retention;
 pub mod image_deployment;
 pub mod registry_credentials;

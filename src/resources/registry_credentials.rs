@@ -22,13 +22,15 @@
 //! hand, a namespace added) writes the versions the other copies have (`?version=N`), so all
 //! copies stay identical.
 
+use super::adopt;
 use crate::clients::kubernetes;
 use crate::clients::vault::KvRef;
 use crate::provider::ProviderData;
-use crate::pull_secret::{self, Auths, Copies, Login, LoginError, Logins, Password};
+use crate::pull_secret::{self, Auths, Copies, Login, LoginError, Logins, NsCheck, Password};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
@@ -45,7 +47,7 @@ tfplugin::state! {
         /// Bump `password_wo_version` to write a new one.
         password_wo: Val<String> = string().optional().sensitive().write_only(),
         /// Any number; changing it writes `password_wo` again.
-        password_wo_version: Val<i64> = number().optional(),
+        password_wo_version: Val<i64> = number().optional().validate(tfplugin::validate::whole_number()),
         /// Read the password from Vault KV v2: `{ mount = "secret", path = "ci/registry", key =
         /// "password" }` (`mount` defaults to `secret`). Only the secret's version number is
         /// stored in state; a new version in Vault plans an update of every copy.
@@ -69,9 +71,9 @@ tfplugin::state! {
         registries: Val<BTreeMap<String, Registry>> =
             nested(NestingMode::Map, Registry::attributes()).required(),
         /// Labels of every copy.
-        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        labels: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::label_keys()).validate(crate::util::kube_names::label_values()),
         /// Annotations of every copy.
-        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional(),
+        annotations: Val<BTreeMap<String, String>> = new(Type::map(Type::String)).optional().validate(crate::util::kube_names::annotation_keys()),
         /// Namespace to a keyed hash (HMAC-SHA256 keyed by the copy's uid) of the copy found in
         /// the cluster. A changed or missing copy makes its namespace show in the plan.
         copies: Val<BTreeMap<String, Val<String>>> = new(Type::map(Type::String)).computed(),
@@ -113,7 +115,7 @@ impl Resource for RegistryCredentials {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new(0, State::block("Registry pull credentials: one `kubernetes.io/dockerconfigjson` Secret, the same in every namespace listed, written with server-side apply (field manager `cicd`). A copy edited or deleted by hand shows in the plan for that namespace only. Passwords come from configuration, a write-only attribute, or Vault (rotation shows in the plan). Import with `namespace/name`."))
+        Schema::new(0, State::block("Registry pull credentials: one `kubernetes.io/dockerconfigjson` Secret, the same in every namespace listed, written with server-side apply (field manager `cicd`). A copy edited or deleted by hand shows in the plan for that namespace only. Passwords come from configuration, a write-only attribute, or Vault (rotation shows in the plan). A namespace new to the resource that does not exist yet is a warning at plan (the same apply may create it). Import with `namespace/name`, or `ns1,ns2/name` for the copies in several namespaces.\n\n**RBAC.** In each namespace: `secrets` `get`, `patch` and `delete` (these may be limited to the Secret's name with `resourceNames`), and `create` (a server-side apply that creates the Secret needs it; it cannot be limited by name). Optional: `get` on the namespaces (cluster scope; without it the existence check is skipped with a warning)."))
     }
 
     async fn validate(&self, _cx: &Ctx, c: &State, diags: &mut Diagnostics) {
@@ -143,7 +145,11 @@ impl Resource for RegistryCredentials {
         plan: &mut Plan<State>,
         diags: &mut Diagnostics,
     ) {
-        if self.check_remote(&req.config, diags).await.is_none() {
+        if self
+            .check_remote(&req.config, req.prior.as_ref(), diags)
+            .await
+            .is_none()
+        {
             return;
         }
         let Some(namespaces) = plan.state.namespaces.known().cloned() else {
@@ -231,37 +237,18 @@ impl Resource for RegistryCredentials {
     }
 
     async fn import(&self, _cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<State> {
-        let parsed = id.split_once('/');
-        let parsed = parsed.filter(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('/'));
-        let Some((ns, name)) = parsed else {
-            let detail = format!("Expected namespace/name, got: {id}");
-            return diags.push_err("Invalid import id", &detail);
-        };
         let kube = self.data.kube(diags).await?;
-        let s = match kube.get_secret(ns, name).await {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                let summary = format!("Cannot import Secret {ns}/{name}");
-                return diags.push_err(summary, &"No such Secret.");
-            }
-            Err(e) => return diags.push_err(format!("Could not read Secret {ns}/{name}"), &e),
-        };
-        let users = kubernetes::pull_secret_users(&s).into_iter();
-        let login = |user: Option<String>| Registry {
-            username: user.into(),
-            ..Default::default()
-        };
-        let registries = users.map(|(host, user)| (host, login(user))).collect();
-        let hash = Copies::named(&kube, name).hash(&s);
-        Some(State {
-            id: Val::Known(name.to_string()),
-            name: Val::Known(name.to_string()),
-            namespaces: Val::Known([ns.to_string()].into()),
-            registries: Val::Known(registries),
-            copies: Val::Known([(ns.to_string(), Val::Known(hash))].into()),
-            vault_versions: Val::Known(BTreeMap::new()),
-            ..Default::default()
-        })
+        import::import(&kube, id, diags).await
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::registry_credentials())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_registry_credentials(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::registry_credentials_import_id(i)
     }
 }
 
@@ -332,12 +319,32 @@ impl RegistryCredentials {
         Some(Logins { logins, vault })
     }
 
-    /// Namespaces must exist; Vault references must resolve. `None` when one does not.
-    async fn check_remote(&self, cfg: &State, diags: &mut Diagnostics) -> Option<()> {
+    /// Namespaces must exist; Vault references must resolve. `None` when one does not. A
+    /// namespace new to this resource may be created by the same apply (e.g. by
+    /// `kubernetes_namespace_v1`): missing, it is a warning here and the apply fails if it is
+    /// still missing then.
+    async fn check_remote(
+        &self,
+        cfg: &State,
+        prior: Option<&State>,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
         let kube = self.data.kube(diags).await?;
         let namespaces = cfg.namespaces.clone().known_or_default();
-        for (summary, detail) in pull_secret::missing_namespaces(&kube, &namespaces).await {
-            diags.error_at(AttrPath::root(State::ATTR.namespaces), summary, detail);
+        let before = prior.and_then(|p| p.namespaces.known().cloned());
+        let at = AttrPath::root(State::ATTR.namespaces);
+        for (ns, check) in pull_secret::check_namespaces(&kube, &namespaces).await {
+            let summary = format!("Namespace {ns} does not exist");
+            match check {
+                NsCheck::Missing if before.as_ref().is_some_and(|b| b.contains(&ns)) => {
+                    diags.error_at(at.clone(), summary, format!("The Kubernetes namespace {ns:?} listed in namespaces was not found. Create it again or remove it from the list."));
+                }
+                NsCheck::Missing => diags.warning_at(at.clone(), format!("{summary} yet"), format!("The Kubernetes namespace {ns:?} listed in namespaces was not found. If this apply creates it before this resource (a reference or depends_on), nothing is wrong; otherwise the apply fails.")),
+                NsCheck::Forbidden => diags.warning_at(at.clone(), format!("Could not check namespace {ns}"), "These credentials may not read namespaces (a namespaced Role), so its existence was not checked; writing the Secret will tell."),
+                NsCheck::Failed(e) => {
+                    diags.error_at(at.clone(), format!("Could not check namespace {ns}"), e.to_string())
+                }
+            }
         }
         for (host, e) in self.logins(cfg, diags)?.check_vault().await {
             let at = registry_path(&host).attr(Registry::ATTR.password_from_vault);
@@ -386,12 +393,16 @@ impl RegistryCredentials {
         let keep = st.copies.known_values();
         // After a failed write, the state records what was written so far; the rest shows in
         // the next plan.
-        let (written, failures, complete) = copies.sync(&namespaces, &keep, gone).await;
-        for e in failures {
+        let synced = copies.sync(&namespaces, &keep, gone).await;
+        for e in &synced.failures {
             diags.error(e.to_string(), e.detail());
         }
-        let written = Val::all_known(written);
-        if complete {
+        // A removed namespace whose copy may still be there stays in state: the next plan
+        // deletes it again, and a destroy finds it.
+        let listed = pull_secret::namespaces_after(&namespaces, &synced.not_deleted);
+        st.namespaces = Val::Known(listed);
+        let written = Val::all_known(synced.hashes);
+        if synced.complete {
             req.private.set(PRIVATE_WRITTEN, &written);
             req.private.set(PRIVATE_VAULT_CURRENT, &written_versions);
         }
@@ -430,14 +441,17 @@ fn logins(st: &State) -> Vec<Login> {
 }
 
 /// The Vault secret and key a `password_from_vault` map names, read in this one place
-/// (`mount` defaults to `secret`); `None` while `path` or `key` is not known.
+/// (`mount` defaults to `secret` when null); `None` while `mount`, `path` or `key` is not known.
 fn vault_password(m: &VaultMap) -> Option<Password> {
     let field = |k: &str| m.get(k).cloned().unwrap_or(Val::Null);
     let [mount, path, key] = VAULT_KEYS.map(field);
-    let mount = mount.known_or_else(|| crate::clients::vault::DEFAULT_MOUNT.into());
+    let mount = mount.or_default_known(crate::clients::vault::DEFAULT_MOUNT.into())?;
     let kv = KvRef::new(mount, path.into_known()?);
     Some(Password::Vault(kv, key.into_known()?))
 }
+
+#[path = "registry_credentials_import.rs"]
+mod import;
 
 #[cfg(test)]
 #[path = "registry_credentials_tests.rs"]

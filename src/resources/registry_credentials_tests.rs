@@ -18,6 +18,13 @@ fn password_from_vault_is_read_in_one_place() {
     assert_eq!((kv.id(), key.as_str()), ("secret/ci/registry".into(), "pw"));
     let m = vault_map(&[("path", Val::Unknown), ("key", Val::Known("pw"))]);
     assert!(vault_password(&m).is_none(), "waits for the path");
+    // An unknown mount is not the default mount (the plan read `secret` instead).
+    let m = vault_map(&[
+        ("mount", Val::Unknown),
+        ("path", Val::Known("ci/registry")),
+        ("key", Val::Known("pw")),
+    ]);
+    assert!(vault_password(&m).is_none(), "waits for the mount");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::woodpecker_secret::WoodpeckerSecret;
 use super::woodpecker_secret_common::{self as common, doc, Model, SecretState, Where};
 use crate::clients::woodpecker::SECRET_EVENTS;
 use std::collections::BTreeSet;
+use tfplugin::identity::IdentitySchema;
 use tfplugin::schema::{NestingMode, Schema};
 use tfplugin::typed::Val;
 use tfplugin::validate::{not_empty, one_of};
@@ -53,6 +54,10 @@ impl SecretState for State {
              The value comes from exactly one of `value`, `value_wo` or `value_from_vault`; Woodpecker never \
              returns it, so only events, images, note and deletion are compared with the server. \
              Import with the secret's name."))
+    }
+
+    fn identity_schema() -> Option<IdentitySchema> {
+        Some(super::adopt::global_secret())
     }
 
     fn load(&self) -> Model {

@@ -19,12 +19,14 @@
 //!   `adopt_existing` (else: import it). A failed check changes nothing.
 //! - **Gone**: deleted or deactivated reads as gone; the re-create re-activates the same id.
 
+use super::adopt;
 use crate::clients::woodpecker::{self as wp, Repo, RepoPatch, TrustedPatch, User};
 use crate::clients::woodpecker::{WoodpeckerClient, WoodpeckerError};
 use crate::clients::Error;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
@@ -282,12 +284,17 @@ impl Resource for WoodpeckerRepo {
             Ok(None) => return err(diags, what, NO_SUCH_REPO),
             Err(e) => return err(diags, what, e),
         };
-        let mut st = from_repo(&r, &State::default());
-        if same_name(id, &r.full_name) {
-            st.full_name = Val::Known(id.into());
-        }
-        (st.adopt_existing, st.on_destroy) = (Val::Known(false), Val::Known(ON_DESTROY[0].into()));
-        Some(st)
+        Some(adopt::imported_repo(&r, id))
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(adopt::woodpecker_repo())
+    }
+    fn identity(&self, s: &State) -> Option<Identity> {
+        adopt::of_woodpecker_repo(s)
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        adopt::woodpecker_repo_import_id(i)
     }
 }
 

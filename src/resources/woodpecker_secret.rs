@@ -21,6 +21,7 @@
 //!   changes one first asks `GET /api/user` (once per run) and fails, naming the provider's
 //!   token, before anything is written.
 
+use super::adopt;
 use super::value_source::{self as vs, VALUE};
 use super::woodpecker_secret_common::{
     apply_remote, describe, explain, id_of, list, plan_org, scope_of, AdminCheck, SecretState,
@@ -34,6 +35,7 @@ use crate::provider::ProviderData;
 use async_trait::async_trait;
 use std::marker::PhantomData;
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::{str_attr, Identity, IdentitySchema};
 use tfplugin::resource::{ApplyRequest, Ctx, Plan, PlanRequest, Private, Read, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
@@ -293,6 +295,16 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
             let what = format!("Could not delete the {} secret {name:?}", describe(scope));
             diags.error(what, explain(&e, ""));
         }
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        S::identity_schema()
+    }
+    fn identity(&self, s: &S) -> Option<Identity> {
+        adopt::of_secret(&s.load())
+    }
+    fn identity_import_id(&self, i: &Identity) -> Option<String> {
+        str_attr(i, "name").map(str::to_string)
     }
 
     async fn import(&self, _cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<S> {

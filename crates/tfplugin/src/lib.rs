@@ -7,12 +7,24 @@
 //! * [`typed`]: cty values to and from a resource's serde state struct (`Val<T>`).
 //! * [`schema`], [`validate`], [`state!`]: schemas, validators, state structs declared once.
 //! * [`resource`]: the typed traits, their type-erased adapters and the framework's plan rules.
+//! * [`ephemeral`]: ephemeral resources (typed trait, erased adapter, their RPCs).
+//! * [`features`]: which client version each protocol feature needs, and the error for an older one.
+//! * [`action`]: actions (Terraform >= 1.14), typed and erased, and their RPCs.
+//! * [`list`]: list resources for `terraform query` (Terraform >= 1.14).
+//! * [`identity`]: resource identity (Terraform >= 1.12).
 //! * [`agreement`]: checks that a state struct and its schema agree.
 //! * [`diagnostics`], [`logging`], [`secret`]: diagnostics with paths, hclog logs, secrets.
 
+pub mod action;
 pub mod agreement;
+pub mod cancel;
+pub mod deferral;
 pub mod diagnostics;
+pub mod ephemeral;
+pub mod features;
 pub mod handshake;
+pub mod identity;
+pub mod list;
 pub mod logging;
 #[doc(hidden)]
 pub mod proto;

@@ -4,7 +4,10 @@
 //! answered UNIMPLEMENTED by the generated default stubs; Terraform only calls them when a
 //! configuration uses the feature.
 
+use crate::action::Actions;
 use crate::diagnostics::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::ephemeral;
+use crate::list::ListResources;
 use crate::proto::tfplugin6 as pb;
 use crate::resource::{Ctx, DynDataSource, DynProvider, DynResource, Private};
 use crate::schema::{AttrType, Attribute, Block, NestingMode, Schema};
@@ -23,7 +26,11 @@ pub struct ProviderService {
     /// Built on the first GetProviderSchema, not before the handshake line (and never for the
     /// provider processes that Terraform >= 1.6 starts without asking for the schema).
     schema_response: OnceLock<pb::get_provider_schema::Response>,
+    ephemeral: ephemeral::rpc::Registry,
     stop: Mutex<CancellationToken>,
+    actions: Actions,
+    lists: ListResources,
+    config_known: crate::deferral::ProviderConfigKnown,
 }
 
 impl ProviderService {
@@ -38,12 +45,23 @@ impl ProviderService {
             .into_iter()
             .map(|d| (d.type_name().to_string(), d))
             .collect();
+        let ephemeral: ephemeral::rpc::Registry = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (e.type_name().to_string(), e))
+            .collect();
+        let actions = Actions::new(provider.actions());
+        let lists = ListResources::new(provider.list_resources(), &resources);
         ProviderService {
             provider,
             resources,
             data_sources,
+            ephemeral,
             schema_response: OnceLock::new(),
             stop: Mutex::new(CancellationToken::new()),
+            actions,
+            lists,
+            config_known: Default::default(),
         }
     }
 
@@ -61,7 +79,14 @@ impl ProviderService {
                     .iter()
                     .map(|(k, d)| (k.clone(), schema_to_proto(d.schema())))
                     .collect(),
+                ephemeral_resource_schemas: self
+                    .ephemeral
+                    .iter()
+                    .map(|(k, e)| (k.clone(), schema_to_proto(e.schema())))
+                    .collect(),
                 server_capabilities: Some(capabilities()),
+                action_schemas: self.actions.schemas(),
+                list_resource_schemas: self.lists.schemas(),
                 ..Default::default()
             })
     }
@@ -110,16 +135,17 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-/// Run `f`, or stop with an error diagnostic when Terraform calls StopProvider meanwhile.
+/// Run `f`; when Terraform calls StopProvider meanwhile, `f` gets [`crate::cancel::GRACE`] to
+/// return its own (partial) result, else this stops with an error diagnostic.
 async fn cancellable<T>(
     cx: &Ctx,
     diags: &mut Diagnostics,
     fallback: T,
     f: impl Future<Output = T>,
 ) -> T {
-    tokio::select! {
-        v = f => v,
-        _ = cx.cancel.cancelled() => {
+    match crate::cancel::run(&cx.cancel, f).await {
+        crate::cancel::Outcome::Returned(v) => v,
+        crate::cancel::Outcome::Abandoned => {
             diags.error("Operation cancelled", "Terraform asked the provider to stop (interrupt) while this operation was in progress. The remote object may be partly changed; run plan to see its state.");
             fallback
         }
@@ -129,7 +155,50 @@ async fn cancellable<T>(
 // ---------------------------------------------------------------------------------------------
 // Conversions.
 
-fn decode_dv(
+/// The identity of a state value on the wire, when the resource has an identity schema.
+pub(crate) fn identity_data(
+    res: &dyn DynResource,
+    state: &Value,
+    diags: &mut Diagnostics,
+) -> Option<pb::ResourceIdentityData> {
+    let (_, ty) = res.identity_schema()?;
+    let v = res.identity_of(state)?;
+    Some(pb::ResourceIdentityData {
+        identity_data: Some(encode_dv(&v, ty, diags)?),
+    })
+}
+
+/// The import id an identity from an `import { identity = ... }` block stands for.
+fn import_id_of(
+    res: &dyn DynResource,
+    dv: &pb::DynamicValue,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let Some((_, ty)) = res.identity_schema() else {
+        diags.error(
+            "Import by identity is not supported",
+            format!(
+                "{} has no resource identity: import it by id.",
+                res.type_name()
+            ),
+        );
+        return None;
+    };
+    let v = decode_dv(Some(dv), ty, "identity", diags)?;
+    let id = res.identity_import_id(&v);
+    if id.is_none() {
+        diags.error(
+            "Incomplete identity",
+            format!(
+                "Every attribute of the {} identity must be set.",
+                res.type_name()
+            ),
+        );
+    }
+    id
+}
+
+pub(crate) fn decode_dv(
     dv: Option<&pb::DynamicValue>,
     ty: &Type,
     what: &str,
@@ -154,7 +223,7 @@ fn decode_dv(
     }
 }
 
-fn encode_dv(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
+pub(crate) fn encode_dv(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
     match encode_msgpack(ty, v) {
         Ok(b) => Some(pb::DynamicValue {
             msgpack: b,
@@ -276,6 +345,12 @@ fn attr_to_proto(a: &Attribute) -> pb::schema::Attribute {
 
 type Rsp<T> = Result<Response<T>, Status>;
 
+fn sorted_keys<V>(m: &HashMap<String, V>) -> impl Iterator<Item = String> {
+    let mut k: Vec<String> = m.keys().cloned().collect();
+    k.sort();
+    k.into_iter()
+}
+
 #[tonic::async_trait]
 impl PbProvider for ProviderService {
     async fn get_metadata(
@@ -296,6 +371,11 @@ impl PbProvider for ProviderService {
                 .into_iter()
                 .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
                 .collect(),
+            ephemeral_resources: sorted_keys(&self.ephemeral)
+                .map(|type_name| pb::get_metadata::EphemeralMetadata { type_name })
+                .collect(),
+            actions: self.actions.metadata(),
+            list_resources: self.lists.metadata(),
             ..Default::default()
         }))
     }
@@ -311,8 +391,15 @@ impl PbProvider for ProviderService {
         &self,
         _r: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Rsp<pb::get_resource_identity_schemas::Response> {
-        // No resource declares an identity yet: an empty map tells Terraform >= 1.12 so.
-        Ok(Response::new(Default::default()))
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(k, r)| Some((k.clone(), r.identity_schema()?.0.to_proto())))
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn get_functions(
@@ -356,6 +443,7 @@ impl PbProvider for ProviderService {
             "provider configuration",
             &mut diags,
         ) {
+            self.config_known.record(&cfg);
             self.provider
                 .configure(&cx, &cfg, &r.terraform_version, &mut diags)
                 .await;
@@ -451,7 +539,11 @@ impl PbProvider for ProviderService {
         };
         if let Some(res) = self.resource(&r.type_name, &mut diags) {
             let ty = res.value_type().clone();
-            if let Some(cur) = decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                // The current state stays as it is.
+            } else if let Some(cur) =
+                decode_dv(r.current_state.as_ref(), &ty, "current state", &mut diags)
             {
                 let private = Private::from_bytes(&r.private);
                 let fallback = (cur.clone(), private.clone());
@@ -464,6 +556,7 @@ impl PbProvider for ProviderService {
                 )
                 .await;
                 diags.extend(d2);
+                out.new_identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.new_state = Some(dv);
                     out.private = p.to_bytes();
@@ -492,7 +585,15 @@ impl PbProvider for ProviderService {
                 &mut diags,
             );
             let config = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+            let deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if let (Some(d), Some(prior), Some(proposed), Some(config)) =
+                (&deferred, &prior, &proposed, &config)
+            {
+                let planned = crate::deferral::deferred_plan(&*res, prior, config, proposed);
+                out.planned_state = encode_dv(&planned, &ty, &mut diags);
+                out.planned_private = r.prior_private.clone();
+                out.deferred = Some(*d);
+            } else if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
                 let private = Private::from_bytes(&r.prior_private);
                 let mut d2 = Diagnostics::new();
                 let outcome = cancellable(
@@ -543,6 +644,7 @@ impl PbProvider for ProviderService {
                 )
                 .await;
                 diags.extend(d2);
+                out.new_identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.new_state = Some(dv);
                     out.private = p.to_bytes();
@@ -563,15 +665,24 @@ impl PbProvider for ProviderService {
         let mut out = pb::import_resource_state::Response::default();
         if let Some(res) = self.resource(&r.type_name, &mut diags) {
             let ty = res.value_type().clone();
+            let id = match r.identity.as_ref().and_then(|i| i.identity_data.as_ref()) {
+                None => Some(r.id.clone()),
+                Some(dv) => import_id_of(res.as_ref(), dv, &mut diags),
+            };
             let mut d2 = Diagnostics::new();
-            let v = cancellable(&cx, &mut diags, None, res.import(&cx, &r.id, &mut d2)).await;
+            let v = match id {
+                Some(id) => cancellable(&cx, &mut diags, None, res.import(&cx, &id, &mut d2)).await,
+                None => None,
+            };
             diags.extend(d2);
             if let Some(v) = v.filter(|_| !diags.has_errors()) {
+                let identity = identity_data(res.as_ref(), &v, &mut diags);
                 if let Some(dv) = encode_dv(&v, &ty, &mut diags) {
                     out.imported_resources
                         .push(pb::import_resource_state::ImportedResource {
                             type_name: r.type_name.clone(),
                             state: Some(dv),
+                            identity,
                             ..Default::default()
                         });
                 }
@@ -591,7 +702,11 @@ impl PbProvider for ProviderService {
         let mut out = pb::read_data_source::Response::default();
         if let Some(ds) = self.data_source(&r.type_name, &mut diags) {
             let ty = ds.value_type().clone();
-            if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags) {
+            out.deferred = self.config_known.defer(r.client_capabilities.as_ref());
+            if out.deferred.is_some() {
+                out.state = encode_dv(&Value::unknown(), &ty, &mut diags);
+            } else if let Some(cfg) = decode_dv(r.config.as_ref(), &ty, "configuration", &mut diags)
+            {
                 let mut d2 = Diagnostics::new();
                 let v = cancellable(&cx, &mut diags, None, ds.read(&cx, &cfg, &mut d2)).await;
                 diags.extend(d2);
@@ -602,6 +717,93 @@ impl PbProvider for ProviderService {
         }
         out.diagnostics = diags_to_proto(&diags);
         Ok(Response::new(out))
+    }
+
+    // Ephemeral resources: the bodies are in crate::ephemeral::rpc.
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        r: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Rsp<pb::validate_ephemeral_resource_config::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::validate(&self.ephemeral, &cx, r.into_inner()).await;
+        Ok(Response::new(out))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        r: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Rsp<pb::open_ephemeral_resource::Response> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        let out = ephemeral::rpc::open(&self.ephemeral, &cx, r).await;
+        Ok(Response::new(out))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        r: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Rsp<pb::renew_ephemeral_resource::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::renew(&self.ephemeral, &cx, r.into_inner()).await;
+        Ok(Response::new(out))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        r: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Rsp<pb::close_ephemeral_resource::Response> {
+        let cx = self.ctx(None);
+        let out = ephemeral::rpc::close(&self.ephemeral, &cx, r.into_inner()).await;
+        Ok(Response::new(out))
+    }
+
+    // Actions (Terraform >= 1.14): see crate::action.
+    async fn validate_action_config(
+        &self,
+        r: Request<pb::validate_action_config::Request>,
+    ) -> Rsp<pb::validate_action_config::Response> {
+        let cx = self.ctx(None);
+        Ok(Response::new(
+            self.actions.validate(&cx, r.into_inner()).await,
+        ))
+    }
+
+    async fn plan_action(
+        &self,
+        r: Request<pb::plan_action::Request>,
+    ) -> Rsp<pb::plan_action::Response> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        Ok(Response::new(self.actions.plan(&cx, r).await))
+    }
+
+    async fn invoke_action(
+        &self,
+        r: Request<pb::invoke_action::Request>,
+    ) -> Rsp<crate::action::EventStream> {
+        let r = r.into_inner();
+        let cx = self.ctx(r.client_capabilities.as_ref());
+        Ok(Response::new(self.actions.invoke(cx, r)))
+    }
+
+    // List resources (Terraform >= 1.14): see crate::list.
+    async fn validate_list_resource_config(
+        &self,
+        r: Request<pb::validate_list_resource_config::Request>,
+    ) -> Rsp<pb::validate_list_resource_config::Response> {
+        let cx = self.ctx(None);
+        Ok(Response::new(
+            self.lists.validate(&cx, r.into_inner()).await,
+        ))
+    }
+
+    async fn list_resource(
+        &self,
+        r: Request<pb::list_resource::Request>,
+    ) -> Rsp<crate::list::EventStream> {
+        let cx = self.ctx(None);
+        Ok(Response::new(self.lists.list(cx, r.into_inner())))
     }
 
     async fn stop_provider(

@@ -6,6 +6,9 @@
 //! fills the struct, and the way back is guided by the schema's type so that every attribute of
 //! an object is present (protocol rule: absent attributes are not allowed on the wire).
 
+pub mod de;
+
+use crate::diagnostics::AttrPath;
 use crate::value::{Number, Type, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -193,6 +196,40 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Val<T> {
             // Let the field recorder see `T` (the JSON tree below would hide it).
             return T::deserialize(d).map(Val::Known);
         }
+        d.deserialize_newtype_struct(de::VAL_TOKEN, ValVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Reads a `Val<T>`. From [`de::ValueDe`] (cty values): none is null, unit is unknown, some is
+/// the value, and an unknown anywhere inside that `T` cannot hold makes the whole value unknown.
+/// From any other deserializer (JSON): through a JSON tree, where null is null and the private
+/// marker object is unknown.
+struct ValVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for ValVisitor<T> {
+    type Value = Val<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a value, null or unknown")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Val<T>, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Val<T>, E> {
+        Ok(Val::Unknown)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Val<T>, D::Error> {
+        match T::deserialize(d) {
+            Ok(t) => Ok(Val::Known(t)),
+            Err(e) if de::is_unknown_error(&e) => Ok(Val::Unknown),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Val<T>, D::Error> {
         let j = serde_json::Value::deserialize(d)?;
         if j.is_null() {
             return Ok(Val::Null);
@@ -212,16 +249,25 @@ fn is_unknown_marker(j: &serde_json::Value) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TypedError {
-    #[error("could not read the value into the resource's state: {0}")]
-    Decode(String),
+    /// The value does not fit the struct at `path` (empty: the whole value).
+    #[error("{}{msg}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    Decode { path: AttrPath, msg: String },
     #[error("could not turn the resource's state into a value at {path}: {msg}")]
     Encode { path: String, msg: String },
 }
 
-/// cty value -> typed struct.
+/// cty value -> typed struct. An attribute that contains an unknown decodes as `Val::Unknown`
+/// unless its type holds the unknown parts (see [`de`]); errors carry the attribute path.
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, TypedError> {
-    let j = value_to_state_json(v);
-    serde_json::from_value(j).map_err(|e| TypedError::Decode(e.to_string()))
+    T::deserialize(de::ValueDe(v)).map_err(|e| TypedError::Decode {
+        path: e.path(),
+        msg: match e.kind {
+            de::DeErrorKind::Unknown => {
+                "a known value is required here, but this value is not known until apply".into()
+            }
+            de::DeErrorKind::Invalid => e.msg,
+        },
+    })
 }
 
 /// typed struct -> cty value of type `ty`.

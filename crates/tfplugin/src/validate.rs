@@ -26,9 +26,23 @@ pub struct Validator(Rule);
 #[derive(Clone, Debug)]
 enum Rule {
     OneOf(Vec<String>),
-    Regex { re: Regex, what: String },
+    Regex {
+        re: Regex,
+        what: String,
+    },
     AtLeast(Number),
     NotEmpty,
+    WholeNumber,
+    /// A check of each string; the function says what is wrong, if anything.
+    Check {
+        f: fn(&str) -> Option<String>,
+        what: &'static str,
+    },
+    /// A check of each key of a map.
+    Keys {
+        f: fn(&str) -> Option<String>,
+        what: &'static str,
+    },
 }
 
 /// A string that is one of `allowed`.
@@ -61,6 +75,23 @@ pub fn not_empty() -> Validator {
     Validator(Rule::NotEmpty)
 }
 
+/// A whole number (`2`, not `2.5`).
+pub fn whole_number() -> Validator {
+    Validator(Rule::WholeNumber)
+}
+
+/// A string (or each string of a collection) for which `f` finds nothing wrong; `f` says what
+/// is wrong in words completing "Attribute x …" ("is longer than 63 characters"), `what`
+/// completes "Must be …" for the docs.
+pub fn string_check(what: &'static str, f: fn(&str) -> Option<String>) -> Validator {
+    Validator(Rule::Check { f, what })
+}
+
+/// Each key of a map attribute passes `f` (see [`string_check`]).
+pub fn map_keys(what: &'static str, f: fn(&str) -> Option<String>) -> Validator {
+    Validator(Rule::Keys { f, what })
+}
+
 impl Validator {
     /// One line of markdown for the docs, e.g. ``Must be one of: `a`, `b`.``.
     pub fn description(&self) -> String {
@@ -69,6 +100,9 @@ impl Validator {
             Rule::Regex { what, .. } => format!("Must be {what}."),
             Rule::AtLeast(n) => format!("Must be at least {n}."),
             Rule::NotEmpty => "Must not be empty.".into(),
+            Rule::WholeNumber => "Must be a whole number.".into(),
+            Rule::Check { what, .. } => format!("Must be {what}."),
+            Rule::Keys { what, .. } => format!("Each key must be {what}."),
         }
     }
 
@@ -89,6 +123,20 @@ impl Validator {
                     invalid(diags, path, "must not be empty", &Shown(v));
                 }
             }
+            Rule::Keys { f, .. } => {
+                if let Value::Map(m) = v.inner() {
+                    for k in m.keys() {
+                        if let Some(why) = f(k) {
+                            let at = path.clone().key(k.clone());
+                            diags.error_at(
+                                at,
+                                "Invalid map key",
+                                format!("Key {k:?} of attribute {path} {why}."),
+                            );
+                        }
+                    }
+                }
+            }
             rule => each_element(v, path, &mut |x, at| {
                 let broken = match (rule, x.inner()) {
                     (Rule::OneOf(allowed), Value::String(s)) => (!allowed.iter().any(|a| a == s))
@@ -99,6 +147,10 @@ impl Validator {
                     (Rule::AtLeast(n), Value::Number(x)) => {
                         (x < n).then(|| format!("must be at least {n}"))
                     }
+                    (Rule::WholeNumber, Value::Number(x)) => {
+                        (!x.is_integer()).then(|| "must be a whole number".to_string())
+                    }
+                    (Rule::Check { f, .. }, Value::String(s)) => f(s),
                     _ => None,
                 };
                 if let Some(rule) = broken {

@@ -1,6 +1,7 @@
 # Keep the 10 newest tags of every image of "viktor", every release tag, anything pushed in the
 # last 30 days, and the images currently deployed; delete the rest (never a child manifest that
-# a kept multi-arch index still uses). A nightly `terraform plan` shows what would be deleted.
+# a kept multi-arch index still uses). A nightly `terraform plan` lists in `deletions` exactly
+# what its apply deletes.
 resource "cicd_forgejo_package_retention" "images" {
   owner           = "viktor"
   keep_last       = 10

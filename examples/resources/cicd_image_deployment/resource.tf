@@ -1,6 +1,8 @@
 # Deploy a commit's image to one container of a Deployment and wait for the rollout.
-# The tag must exist in the registry at plan time (for a multi-arch index, for every platform
-# of the cluster's nodes), so a missing image fails the plan instead of the rollout.
+# The tag must exist in the registry (for a multi-arch index, for every platform of the
+# cluster's nodes): checked at plan, and again before the apply writes when the tag was not
+# pushed yet at plan (e.g. by a build step earlier in the same apply), so a missing image
+# fails before the rollout.
 variable "commit" {
   type        = string
   description = "Short commit id (8 hex characters) of the image to deploy."
@@ -13,9 +15,8 @@ resource "cicd_image_deployment" "web" {
   image      = "registry.example.com/team/web"
   tag        = var.commit
 
-  # The deploy pipeline used `kubectl set image` (field manager kubectl-set) until now:
-  # taking the image field over once needs force.
-  force           = true
+  # force defaults to true: the field is taken over from `kubectl set image` (field manager
+  # kubectl-set) or the chart that created the Deployment. Set force = false to fail instead.
   rollout_timeout = "10m"
 }
 
@@ -26,5 +27,4 @@ resource "cicd_image_deployment" "migrations" {
   container  = "migrate"
   image      = "registry.example.com/team/web-migrations"
   tag        = var.commit
-  force      = true
 }

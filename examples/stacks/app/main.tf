@@ -39,8 +39,6 @@ resource "cicd_image_deployment" "app" {
   container  = each.key
   image      = "${var.registry_host}/${var.image_owner}/${each.key}"
   tag        = var.tag
-  # The pipeline's old `kubectl set image` owned the field: take it over.
-  force           = true
   rollout_timeout = "2m"
 }
 

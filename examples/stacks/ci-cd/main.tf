@@ -23,7 +23,7 @@ resource "cicd_registry_credentials" "pull" {
 
 # Replaces the retention CronJob: keep the 10 newest tags per image, releases, anything younger
 # than 30 days and what is deployed; never a child of a kept multi-arch index. The nightly
-# drift plan lists what would go as `pending_deletions`.
+# drift plan lists what its apply deletes as `deletions` (and deletes nothing else).
 resource "cicd_forgejo_package_retention" "images" {
   owner           = var.image_owner
   keep_last       = 10

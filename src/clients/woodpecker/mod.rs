@@ -22,6 +22,12 @@
 //!   cached list does not hold is confirmed with a direct GET before the answer is `None`, so a
 //!   cached list can make a read at most 30 s stale, never wrongly "gone" for an object created
 //!   elsewhere after the list was read.
+//! - **Retries.** Reads, DELETEs and PATCHes (each sets fields to given values, so sending it
+//!   twice is sending it once) are retried by [`Http`] on connection errors, cut answers, 429,
+//!   502, 503 and 504. A POST that creates something is never sent again blindly: after a
+//!   transient failure its outcome is unknown, so the object is looked up first (by name, login,
+//!   address or forge id); if it is there the write happened and it is adopted (set to what was
+//!   asked with an idempotent PATCH where the API has one), if not the POST is sent again.
 //! - **Errors** are [`Error`] with the status and the server's text. [`WoodpeckerError`] adds
 //!   what resources need: `is_duplicate()` (500 `... duplicate ...` for secrets, registries and
 //!   users; 409 for repos and crons), `is_unauthorized()` (401: bad or missing token) and
@@ -42,12 +48,14 @@ pub use validate::{
 };
 
 use super::cache::ListCache;
-use super::http::{self, Http};
+use super::http::{self, Http, Replay};
+use super::retry;
 use super::Error;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -231,11 +239,12 @@ impl WoodpeckerClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<(), Error> {
+        let replay = write_replay(&method);
         let mut req = self.req(method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = self.http.send(req).await?;
+        let resp = self.http.send_as(req, replay).await?;
         // Read the answer to its end (the connection can be reused); state comes from the
         // read-back, never from here.
         let _ = resp.bytes(SYSTEM).await;
@@ -249,11 +258,12 @@ impl WoodpeckerClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, Error> {
+        let replay = write_replay(&method);
         let mut req = self.req(method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.http.send_json(req).await
+        self.http.send_json_as(req, replay).await
     }
 
     /// DELETE; 404 -> `Ok(false)`.
@@ -295,6 +305,44 @@ impl WoodpeckerClient {
         Err(Error::Other(format!(
             "{SYSTEM}: the list {path} did not end after {MAX_PAGES} pages of {PAGE_SIZE}"
         )))
+    }
+
+    /// Send a creating POST at most once per attempt, never blindly again: after a transient
+    /// failure (the outcome is unknown) `exists` looks the object up (uncached); `Found` means
+    /// it is there (the POST happened, or another writer made it) and the caller adopts it;
+    /// otherwise the POST is sent again, within the shared retry policy.
+    async fn post_confirmed<T, P, PF, E, EF>(
+        &self,
+        what: &str,
+        post: P,
+        exists: E,
+    ) -> Result<Posted<T>, Error>
+    where
+        P: Fn() -> PF,
+        PF: Future<Output = Result<T, Error>>,
+        E: Fn() -> EF,
+        EF: Future<Output = Result<bool, Error>>,
+    {
+        let policy = retry::Policy::DEFAULT;
+        let mut attempt = 1;
+        loop {
+            match post().await {
+                Ok(v) => return Ok(Posted::Answer(v)),
+                Err(e) if e.is_transient() && attempt < policy.attempts => {
+                    let delay = retry::next_delay(&policy, what, attempt, None, &e);
+                    tokio::time::sleep(delay).await;
+                    if exists().await? {
+                        tracing::debug!(
+                            what,
+                            "the create's outcome was unknown; the object exists: adopting it"
+                        );
+                        return Ok(Posted::Found);
+                    }
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn not_read_back(what: String) -> Error {
@@ -429,12 +477,38 @@ impl WoodpeckerClient {
     /// v3.14+ also answers 409 when a stale row holds the same full name), 500 when the forge
     /// does not know the id, 403 without admin rights on the forge repo.
     pub async fn activate_repo(&self, forge_remote_id: &str) -> Result<Repo, Error> {
-        let req = self
-            .req(Method::POST, "/api/repos")
-            .query(&[("forge_remote_id", forge_remote_id)]);
-        let answer = self.http.send_json::<Repo>(req).await;
-        self.repos_changed();
-        let answer = answer?;
+        let post = || async {
+            let req = self
+                .req(Method::POST, "/api/repos")
+                .query(&[("forge_remote_id", forge_remote_id)]);
+            let answer = self.http.send_json::<Repo>(req).await;
+            self.repos_changed();
+            answer
+        };
+        // Active under this forge id: the activation happened.
+        let active = || async {
+            Ok(self
+                .user_repos(true)
+                .await?
+                .into_iter()
+                .find(|r| r.forge_remote_id == forge_remote_id && r.id != 0 && r.active))
+        };
+        let answer = match self
+            .post_confirmed("activate repo", post, || async {
+                Ok(active().await?.is_some())
+            })
+            .await?
+        {
+            Posted::Answer(a) => a,
+            Posted::Found => match active().await? {
+                Some(r) => return self.repo_back(r.id).await,
+                None => {
+                    return Err(Self::not_read_back(format!(
+                        "the repo with forge id {forge_remote_id}"
+                    )))
+                }
+            },
+        };
         if answer.id != 0 {
             return self.repo_back(answer.id).await;
         }
@@ -482,12 +556,16 @@ impl WoodpeckerClient {
     /// `POST /api/repos/{id}/repair`: re-sync from the forge (picks up a rename) and recreate
     /// the webhook. 500 (empty text) when the forge repo is gone.
     pub async fn repair_repo(&self, id: i64) -> Result<Repo, Error> {
-        let r = self
-            .write::<()>(Method::POST, &format!("/api/repos/{id}/repair"), None)
-            .await;
+        let r = self.repair(id).await;
         self.repos_changed();
         r?;
         self.repo_back(id).await
+    }
+
+    /// The repair POST: it re-syncs and recreates the webhook, so sending it again is safe.
+    async fn repair(&self, id: i64) -> Result<(), Error> {
+        let req = self.req(Method::POST, &format!("/api/repos/{id}/repair"));
+        self.http.send_as(req, Replay::Idempotent).await.map(drop)
     }
 
     /// `GET /api/repos/{id}/permissions`: the caller's rights on the repo.
@@ -555,11 +633,29 @@ impl WoodpeckerClient {
 
     /// `POST .../secrets`, then read back. Duplicate name: 500 (`is_duplicate`).
     pub async fn create_secret(&self, scope: Scope, secret: &SecretWrite) -> Result<Secret, Error> {
-        let r = self
-            .write(Method::POST, &scope.path("secrets"), Some(secret))
-            .await;
-        self.secrets.invalidate(&scope.key());
-        r?;
+        let posted = self
+            .post_confirmed(
+                "create secret",
+                || async {
+                    let r = self
+                        .write(Method::POST, &scope.path("secrets"), Some(secret))
+                        .await;
+                    self.secrets.invalidate(&scope.key());
+                    r
+                },
+                || async { Ok(self.secret(scope, &secret.name).await?.is_some()) },
+            )
+            .await?;
+        if let Posted::Found = posted {
+            // Make the found secret what was asked (a PATCH is idempotent).
+            let patch = SecretPatch {
+                value: Some(secret.value.clone()),
+                events: Some(secret.events.clone()),
+                images: Some(secret.images.clone()),
+                note: Some(secret.note.clone()),
+            };
+            return self.patch_secret(scope, &secret.name, &patch).await;
+        }
         self.secret_back(scope, &secret.name).await
     }
 
@@ -667,11 +763,26 @@ impl WoodpeckerClient {
         scope: Scope,
         registry: &RegistryWrite,
     ) -> Result<Registry, Error> {
-        let r = self
-            .write(Method::POST, &scope.path("registries"), Some(registry))
-            .await;
-        self.registries.invalidate(&scope.key());
-        r?;
+        let posted = self
+            .post_confirmed(
+                "create registry",
+                || async {
+                    let r = self
+                        .write(Method::POST, &scope.path("registries"), Some(registry))
+                        .await;
+                    self.registries.invalidate(&scope.key());
+                    r
+                },
+                || async { Ok(self.registry(scope, &registry.address).await?.is_some()) },
+            )
+            .await?;
+        if let Posted::Found = posted {
+            let patch = RegistryPatch {
+                username: Some(registry.username.clone()),
+                password: Some(registry.password.clone()),
+            };
+            return self.patch_registry(scope, &registry.address, &patch).await;
+        }
         self.registry_back(scope, &registry.address).await
     }
 
@@ -752,25 +863,49 @@ impl WoodpeckerClient {
     /// `POST /api/repos/{repo_id}/cron`, then read back. 422 for a bad schedule, timezone or
     /// empty name (the server's text says which), 409 for a name the repo has (`is_duplicate`).
     pub async fn create_cron(&self, repo_id: i64, cron: &CronWrite) -> Result<Cron, Error> {
-        let answer = self
-            .write_json::<_, Cron>(
-                Method::POST,
-                &format!("/api/repos/{repo_id}/cron"),
-                Some(cron),
+        // Cron names are unique per repo: the name finds a cron whose create's answer was lost.
+        let by_name = || async {
+            Ok::<_, Error>(
+                self.crons(repo_id)
+                    .await?
+                    .iter()
+                    .find(|c| c.name == cron.name)
+                    .map(|c| c.id),
             )
-            .await;
-        self.crons.invalidate(&repo_id.to_string());
-        let answer = answer?;
-        let id = if answer.id != 0 {
-            answer.id
-        } else {
+        };
+        let posted = self
+            .post_confirmed(
+                "create cron",
+                || async {
+                    let answer = self
+                        .write_json::<_, Cron>(
+                            Method::POST,
+                            &format!("/api/repos/{repo_id}/cron"),
+                            Some(cron),
+                        )
+                        .await;
+                    self.crons.invalidate(&repo_id.to_string());
+                    answer
+                },
+                || async { Ok(by_name().await?.is_some()) },
+            )
+            .await?;
+        let id = match posted {
+            Posted::Answer(a) if a.id != 0 => a.id,
             // No id in the answer: find the new cron by its (unique) name.
-            self.crons(repo_id)
-                .await?
-                .iter()
-                .find(|c| c.name == cron.name)
-                .map(|c| c.id)
-                .unwrap_or(0)
+            Posted::Answer(_) => by_name().await?.unwrap_or(0),
+            Posted::Found => {
+                let id = by_name().await?.unwrap_or(0);
+                let patch = CronPatch {
+                    name: None,
+                    schedule: Some(cron.schedule.clone()),
+                    timezone: Some(cron.timezone.clone()),
+                    branch: Some(cron.branch.clone()),
+                    variables: Some(cron.variables.clone()),
+                    enabled: Some(cron.enabled),
+                };
+                return self.patch_cron(repo_id, id, &patch).await;
+            }
         };
         self.cron_back(repo_id, id).await
     }
@@ -830,9 +965,18 @@ impl WoodpeckerClient {
 
     /// `POST /api/users`, then read back. Duplicate login: 500 (`is_duplicate`).
     pub async fn create_user(&self, user: &UserWrite) -> Result<User, Error> {
-        let r = self.write(Method::POST, "/api/users", Some(user)).await;
-        self.users.invalidate(USERS);
-        r?;
+        // A user found after an unknown outcome is read back as it is: Woodpecker does not
+        // apply a user PATCH (see [`UserPatch`]), so the caller compares it with what was asked.
+        self.post_confirmed(
+            "create user",
+            || async {
+                let r = self.write(Method::POST, "/api/users", Some(user)).await;
+                self.users.invalidate(USERS);
+                r
+            },
+            || async { Ok(self.user(&user.login).await?.is_some()) },
+        )
+        .await?;
         self.user_back(&user.login).await
     }
 
@@ -900,6 +1044,31 @@ impl WoodpeckerClient {
             message: e.to_string(),
         })?;
         Ok(TriggerOutcome::Created(Box::new(p)))
+    }
+
+    /// `GET /api/repos/{repo_id}/pipelines` (first page, newest first): a pipeline's progress
+    /// is read here, the listing being what every Woodpecker version answers alike.
+    pub async fn recent_pipelines(&self, repo_id: i64) -> Result<Vec<Pipeline>, Error> {
+        self.get_json(&format!("/api/repos/{repo_id}/pipelines"))
+            .await
+    }
+}
+
+/// What a creating POST came to (see [`WoodpeckerClient::post_confirmed`]).
+enum Posted<T> {
+    /// The server's answer.
+    Answer(T),
+    /// The answer was lost, but the object is there.
+    Found,
+}
+
+/// PATCH sets the given fields to the given values and `/repair` re-syncs: both are safe to
+/// send again. Other POSTs create things and are never replayed by [`Http`].
+fn write_replay(method: &Method) -> Replay {
+    if *method == Method::PATCH {
+        Replay::Idempotent
+    } else {
+        Replay::ByMethod
     }
 }
 

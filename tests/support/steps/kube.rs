@@ -5,6 +5,10 @@
 //! per-CLI tests run in parallel; cleanup removes them whether the steps passed or not.
 
 use crate::support::{stack_env, Cli, Exit, Scenario, Step};
+
+/// `cicd_vault_kv` feeding a write-only password: tests/support/steps/ephemeral.rs.
+#[path = "ephemeral.rs"]
+pub mod ephemeral;
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -58,6 +62,13 @@ fn bao(args: &[&str]) -> String {
 }
 
 fn oci_push(args: &[&str]) -> String {
+    let script = oci_push_script();
+    let (ok, out) = run(script.to_str().unwrap(), args, None);
+    assert!(ok, "oci-push {args:?}: {out}");
+    out
+}
+
+fn oci_push_script() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut script = root.join("scripts/oci-push");
     if !script.exists() {
@@ -70,9 +81,7 @@ fn oci_push(args: &[&str]) -> String {
                 .join("scripts/oci-push");
         }
     }
-    let (ok, out) = run(script.to_str().unwrap(), args, None);
-    assert!(ok, "oci-push {args:?}: {out}");
-    out
+    script
 }
 
 /// host:port of the stack's registry (the forge), from FORGEJO_URL.
@@ -171,6 +180,12 @@ pub struct RegistryCredentials {
     scratch: tempfile::TempDir,
     /// The Vault version recorded at create.
     v1: Option<i64>,
+    /// A namespace where no Secret may be created (a ResourceQuota of 0 secrets).
+    quota_ns: String,
+    /// A namespace created in the same apply.
+    late_ns: String,
+    /// Each registry's user name before an import.
+    users: BTreeMap<String, serde_json::Value>,
 }
 
 impl RegistryCredentials {
@@ -179,11 +194,16 @@ impl RegistryCredentials {
     }
 
     fn hcl(&self, provider: &str) -> String {
+        let nss: Vec<&str> = self.nss.iter().map(String::as_str).collect();
+        self.hcl_in(provider, &nss)
+    }
+
+    fn hcl_in(&self, provider: &str, namespaces: &[&str]) -> String {
         format!(
             r#"
 {provider}
 resource "cicd_registry_credentials" "r" {{
-  namespaces = ["{a}", "{b}", "{c}"]
+  namespaces = {namespaces:?}
   registries = {{
     "{reg}" = {{
       username            = "viktor"
@@ -197,9 +217,6 @@ resource "cicd_registry_credentials" "r" {{
   labels = {{ "app.kubernetes.io/part-of" = "ci" }}
 }}
 "#,
-            a = self.nss[0],
-            b = self.nss[1],
-            c = self.nss[2],
             reg = self.reg,
             vpath = self.vpath,
         )
@@ -232,6 +249,9 @@ pub fn registry_credentials(cli: &Cli) -> Scenario<RegistryCredentials> {
             .tempdir()
             .unwrap(),
         v1: None,
+        quota_ns: format!("acc-rc-{s}-quota"),
+        late_ns: format!("acc-rc-{s}-late"),
+        users: BTreeMap::new(),
         s,
     };
     let plain = x.hcl("provider \"cicd\" {}");
@@ -386,18 +406,31 @@ pub fn registry_credentials(cli: &Cli) -> Scenario<RegistryCredentials> {
         .pre(|w| std::fs::write(w.x.jwt_file(), "not-a-jwt").unwrap())
         .output_contains("Kubernetes login"),
         S::import(
-            "import one copy by namespace/name",
+            "import the copies by ns1,ns2,ns3/name: every attribute but passwords and Vault versions",
             RC,
-            &[
-                "namespaces",
-                "registries",
-                "copies",
-                "vault_versions",
-                "labels",
-            ],
+            &["registries", "vault_versions"],
         )
-        .id(format!("{a}/registry-credentials"))
-        .config(plain),
+        .pre(|w| {
+            let a = w.here().attrs(RC);
+            w.x.users = a["registries"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(h, r)| (h.clone(), r["username"].clone()))
+                .collect();
+        })
+        .id(format!("{}/registry-credentials", x.nss.join(",")))
+        .config(plain.clone())
+        .check(|w, _| {
+            let a = w.here().attrs(RC);
+            let users: BTreeMap<String, serde_json::Value> = a["registries"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(h, r)| (h.clone(), r["username"].clone()))
+                .collect();
+            assert_eq!(users, w.x.users, "registries.*.username after import");
+        }),
         S::apply("apply after the import converges"),
     ];
 
@@ -448,10 +481,14 @@ resource "cicd_registry_credentials" "wo" {{
     }
 
     steps.extend([
-        S::plan_fails(
-            "an unknown namespace fails the plan, naming it",
-            format!("Namespace acc-no-such-namespace-{s} does not exist"),
+        S::cli(
+            "an unknown namespace: a warning at plan naming it (the same apply may create it)",
+            &["plan", "-no-color"],
+            Exit::Success,
         )
+        .output_contains(format!(
+            "Namespace acc-no-such-namespace-{s} does not exist yet"
+        ))
         .on("bad")
         .config(format!(
             r#"
@@ -470,17 +507,82 @@ resource "cicd_registry_credentials" "bad" {{
         .config(
             "resource \"cicd_registry_credentials\" \"bad\" {\n  namespaces = [\"x\"]\n  registries = { \"r.example\" = { username = \"u\" } }\n}\n",
         ),
+        S::apply_fails(
+            "a write fails in one namespace while another is removed: the removal still runs, the state keeps the failed namespace",
+            "Could not write Secret",
+        )
+        .pre(|w| {
+            let q = w.x.quota_ns.clone();
+            create_ns(&q);
+            kubectl_stdin(
+                &["-n", &q, "apply", "-f", "-"],
+                "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-secrets}\nspec: {hard: {count/secrets: \"0\"}}\n",
+            );
+        })
+        .config(x.hcl_in("", &[&x.nss[0], &x.nss[1], &x.quota_ns]))
+        .check(|w, _| {
+            let a = w.here().attrs(RC);
+            let x = &w.x;
+            assert!(
+                !secret_exists(&x.nss[2], "registry-credentials"),
+                "the removed namespace's copy is deleted despite the failed write"
+            );
+            let nss: Vec<&str> = a["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert!(nss.contains(&x.quota_ns.as_str()), "{a}");
+            assert!(!nss.contains(&x.nss[2].as_str()), "{a}");
+            assert!(a["copies"].get(&x.quota_ns).is_none(), "{a}");
+        }),
+        S::apply("the quota gone, the next apply writes the missing copy")
+            .pre(|w| {
+                kubectl(&["-n", &w.x.quota_ns, "delete", "resourcequota", "no-secrets"]);
+            })
+            .check(|w, _| assert!(secret_exists(&w.x.quota_ns, "registry-credentials"))),
         S::destroy("destroy: every copy is gone").check(|w, _| {
-            for ns in &w.x.nss {
+            for ns in w.x.nss.iter().chain([&w.x.quota_ns]) {
                 assert!(!secret_exists(ns, "registry-credentials"), "{ns}");
             }
         }),
     ]);
+    if cli.version >= (1, 4, 0) {
+        // terraform_data (Terraform >= 1.4, OpenTofu) stands for kubernetes_namespace_v1.
+        let kubectl = x.e["KUBECTL"].clone();
+        let late = x.late_ns.clone();
+        steps.extend([
+            S::apply(
+                "a namespace created earlier in the same apply: a warning at plan, then written",
+            )
+            .on("fresh")
+            .config(format!(
+                r#"
+resource "terraform_data" "ns" {{
+  input = "{late}"
+  provisioner "local-exec" {{
+    command = "{kubectl} create namespace {late}"
+  }}
+}}
+
+resource "cicd_registry_credentials" "late" {{
+  namespaces = ["{late}"]
+  depends_on = [terraform_data.ns]
+  registries = {{ "r.example" = {{ username = "u", password = "p" }} }}
+}}
+"#
+            ))
+            .output_contains(format!("Namespace {late} does not exist yet"))
+            .check(|w, _| assert!(secret_exists(&w.x.late_ns, "registry-credentials"))),
+            S::destroy("destroy the same-apply copy").on("fresh"),
+        ]);
+    }
 
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
         "remove the namespaces and the Vault path",
         |w| {
-            for ns in &w.x.nss {
+            for ns in w.x.nss.iter().chain([&w.x.quota_ns, &w.x.late_ns]) {
                 delete_ns(ns);
             }
             bao(&["kv", "metadata", "delete", &format!("secret/{}", w.x.vpath)]);
@@ -489,12 +591,18 @@ resource "cicd_registry_credentials" "bad" {{
 }
 
 fn deployment_yaml(name: &str, image: &str, stuck: bool) -> String {
-    let extra = if stuck {
+    deployment_yaml_with(name, image, stuck, stuck)
+}
+
+/// A Deployment with an init container `migrate` and a container `app`; `deadline`: a progress
+/// deadline of 8 s; `unschedulable`: a node selector no node has.
+fn deployment_yaml_with(name: &str, image: &str, deadline: bool, unschedulable: bool) -> String {
+    let extra = if deadline {
         "  progressDeadlineSeconds: 8\n"
     } else {
         ""
     };
-    let selector = if stuck {
+    let selector = if unschedulable {
         "      nodeSelector: {stack.local/never: \"true\"}\n"
     } else {
         ""
@@ -502,6 +610,25 @@ fn deployment_yaml(name: &str, image: &str, stuck: bool) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: 2\n{extra}  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{selector}      initContainers: [{{name: migrate, image: \"{image}\"}}]\n      containers: [{{name: app, image: \"{image}\"}}]\n"
     )
+}
+
+/// A LimitRange giving every container without requests a request of 1000 CPUs: its pods are
+/// created but never scheduled, until pods are made again after the LimitRange is gone.
+const HUGE_DEFAULT_REQUESTS: &str = "apiVersion: v1\nkind: LimitRange\nmetadata: {name: huge}\nspec:\n  limits:\n  - type: Container\n    default: {cpu: \"1000\"}\n    defaultRequest: {cpu: \"1000\"}\n";
+
+/// The template annotation of a rollout restart, or "".
+fn restarted_at(ns: &str, name: &str) -> String {
+    kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "deployment",
+        name,
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ])
+    .trim()
+    .to_string()
 }
 
 fn image_of(ns: &str, name: &str, init: bool) -> String {
@@ -536,6 +663,10 @@ pub struct ImageDeployment {
     t1: String,
     /// A multi-arch index.
     t2: String,
+    /// Pushed by a provisioner during an apply.
+    t4: String,
+    /// The namespace of the Deployment whose rollout gets stuck.
+    stuck_ns: String,
     /// The image the Deployments start with (not in the registry: kwok does not pull).
     initial: String,
     /// The index's children, pushed by digest (removed at the end).
@@ -547,7 +678,9 @@ impl ImageDeployment {
         format!("{}:{tag}", self.repo)
     }
 
-    fn hcl(&self, tag: &str, container: &str, force: bool) -> String {
+    /// `force`: `None` leaves it out (the default, true).
+    fn hcl(&self, tag: &str, container: &str, force: Option<bool>) -> String {
+        let force = force.map_or(String::new(), |f| format!("  force      = {f}\n"));
         format!(
             r#"
 resource "cicd_image_deployment" "web" {{
@@ -556,11 +689,47 @@ resource "cicd_image_deployment" "web" {{
   container  = "{container}"
   image      = "{repo}"
   tag        = "{tag}"
-  force      = {force}
-}}
+{force}}}
 "#,
             ns = self.ns,
             repo = self.repo
+        )
+    }
+}
+
+impl ImageDeployment {
+    /// A Deployment applied and a tag pushed by provisioners, and an image deployment of both
+    /// in the same apply.
+    fn same_apply_hcl(&self) -> String {
+        let kubectl = env()["KUBECTL"].clone();
+        format!(
+            r#"
+resource "terraform_data" "deployment" {{
+  provisioner "local-exec" {{
+    command = "{kubectl} -n {ns} apply -f late.yaml && {kubectl} -n {ns} rollout status deployment/late --timeout=90s"
+  }}
+}}
+
+resource "terraform_data" "build" {{
+  provisioner "local-exec" {{
+    command = "{push} push-image {repo_path} {t4}"
+  }}
+}}
+
+resource "cicd_image_deployment" "late" {{
+  namespace  = "{ns}"
+  deployment = "late"
+  container  = "app"
+  image      = "{repo}"
+  tag        = "{t4}"
+  depends_on = [terraform_data.deployment, terraform_data.build]
+}}
+"#,
+            ns = self.ns,
+            push = oci_push_script().display(),
+            repo_path = self.repo_path,
+            repo = self.repo,
+            t4 = self.t4,
         )
     }
 }
@@ -579,11 +748,14 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
         repo,
         t1: tag(cli, 1),
         t2: tag(cli, 2),
+        t4: tag(cli, 4),
+        stuck_ns: format!("acc-img-{s}-stuck"),
         children: Vec::new(),
     };
     let missing = tag(cli, 3);
     let (ns, repo, t1, t2) = (x.ns.clone(), x.repo.clone(), x.t1.clone(), x.t2.clone());
-    let steps = vec![
+    let stuck_ns = x.stuck_ns.clone();
+    let mut steps = vec![
         S::out_of_band(
             "seed: namespace, a single-arch and a multi-arch image, the web Deployment",
             |w| {
@@ -630,13 +802,13 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
             "without force, taking the image over from kubectl's field manager is a conflict",
             "Field manager conflict",
         )
-        .config(x.hcl(&t1, "app", false))
+        .config(x.hcl(&t1, "app", Some(false)))
         .output_contains("force = true")
         .check(|w, _| {
             assert_eq!(image_of(&w.x.ns, "web", false), w.x.initial, "nothing changed");
         }),
-        S::apply("with force: applied, rollout complete")
-            .config(x.hcl(&t1, "app", true))
+        S::apply("by default (force = true) the image field is taken over: applied, rollout complete")
+            .config(x.hcl(&t1, "app", None))
             .check(|w, _| {
                 let x = &w.x;
                 assert_eq!(image_of(&x.ns, "web", false), x.image(&x.t1));
@@ -647,6 +819,8 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
                 );
                 let a = w.here().attrs(WEB);
                 assert_eq!(a["rollout_status"], "complete", "{a}");
+                assert_eq!(a["force"], true, "{a}");
+                assert_eq!(a["live_image"], w.x.image(&w.x.t1).as_str(), "{a}");
                 assert_eq!(a["previous_image"], w.x.initial.as_str());
                 assert!(
                     a["revision"]
@@ -658,7 +832,7 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
         S::import(
             "import by namespace/deployment/container",
             WEB,
-            &["force", "previous_image"],
+            &["previous_image"],
         )
         .id(format!("{ns}/web/app")),
         S::apply("apply after the import converges"),
@@ -675,24 +849,25 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
                 ]);
             })
             .stdout_contains(format!("\"{t2}\" -> \"{t1}\"")),
-        S::apply("force takes the image back").check(|w, _| {
+        S::apply("force (the default) takes the image back").check(|w, _| {
             assert_eq!(image_of(&w.x.ns, "web", false), w.x.image(&w.x.t1));
         }),
         S::apply("a multi-arch index (the child for the nodes' linux/amd64 checked)")
-            .config(x.hcl(&t2, "app", true))
+            .config(x.hcl(&t2, "app", None))
             .check(|w, _| {
                 assert_eq!(image_of(&w.x.ns, "web", false), w.x.image(&w.x.t2));
             }),
-        S::plan_fails(
-            "a tag that is not in the registry fails the plan",
-            "not found in the registry",
-        )
-        .config(x.hcl(&missing, "app", true))
-        .output_contains("tag"),
         S::cli(
-            "... and the apply; nothing changes",
-            &["apply", "-auto-approve", "-no-color"],
-            Exit::Failure,
+            "a tag not in the registry yet: the plan warns (a provisioner may push it in the same apply)",
+            &["plan", "-no-color"],
+            Exit::Success,
+        )
+        .config(x.hcl(&missing, "app", None))
+        .output_contains("not found in the registry yet")
+        .output_contains("tag"),
+        S::apply_fails(
+            "... the apply checks it again and fails; nothing changes",
+            "not found in the registry",
         )
         .check(|w, _| {
             assert_eq!(
@@ -702,28 +877,35 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
             );
         }),
         S::validate_fails("tag \"latest\" fails validate", "The tag \"latest\" is not allowed")
-            .config(x.hcl("latest", "app", true))
+            .config(x.hcl("latest", "app", None))
             .output_contains("tag"),
         S::validate_fails(
             "a tag outside the tag policy fails validate",
             "does not match the tag policy",
         )
-        .config(x.hcl("v1.2.3", "app", true)),
+        .config(x.hcl("v1.2.3", "app", None)),
         S::validate_fails("an image with a tag fails validate", "Image must not carry a tag")
             .config(format!(
                 "resource \"cicd_image_deployment\" \"x\" {{\n  namespace = \"{ns}\"\n  deployment = \"web\"\n  container = \"app\"\n  image = \"{repo}:{t1}\"\n  tag = \"{t1}\"\n}}\n"
             )),
-        S::plan_fails("an unknown container fails the plan", "Container nope not found")
-            .config(x.hcl(&t2, "nope", true))
-            .output_contains("unable to find container named"),
-        S::plan_fails(
-            "an unknown namespace fails the plan; nothing changed",
-            "Namespace acc-no-such-ns does not exist",
+        S::cli(
+            "an unknown container: a warning at plan (the same apply may create it)",
+            &["plan", "-no-color"],
+            Exit::Success,
+        )
+        .config(x.hcl(&t2, "nope", None))
+        .output_contains("Container nope not found in deployment")
+        .output_contains("unable to find container named"),
+        S::cli(
+            "an unknown namespace: a warning at plan; nothing changed",
+            &["plan", "-no-color"],
+            Exit::Success,
         )
         .config(
-            x.hcl(&t2, "app", true)
+            x.hcl(&t2, "app", None)
                 .replace(&format!("\"{ns}\""), "\"acc-no-such-ns\""),
         )
+        .output_contains("Namespace acc-no-such-ns does not exist yet")
         .check(|w, _| {
             assert_eq!(
                 image_of(&w.x.ns, "web", false),
@@ -734,7 +916,7 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
         S::apply("init containers are found like kubectl does")
             .config(format!(
                 "{}\nresource \"cicd_image_deployment\" \"migrate\" {{\n  namespace = \"{ns}\"\n  deployment = \"web\"\n  container = \"migrate\"\n  image = \"{repo}\"\n  tag = \"{t1}\"\n  force = true\n}}\n",
-                x.hcl(&t2, "app", true)
+                x.hcl(&t2, "app", None)
             ))
             .check(|w, _| {
                 let x = &w.x;
@@ -747,13 +929,16 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
         )
         .on("stuck")
         .pre(|w| {
+            // Pods made while the LimitRange is there ask for 1000 CPUs: never scheduled.
+            create_ns(&w.x.stuck_ns);
+            kubectl_stdin(&["-n", &w.x.stuck_ns, "apply", "-f", "-"], HUGE_DEFAULT_REQUESTS);
             kubectl_stdin(
-                &["-n", &w.x.ns, "apply", "-f", "-"],
-                &deployment_yaml("stuck", &w.x.initial, true),
+                &["-n", &w.x.stuck_ns, "apply", "-f", "-"],
+                &deployment_yaml_with("stuck", &w.x.initial, true, false),
             );
         })
         .config(format!(
-            "resource \"cicd_image_deployment\" \"stuck\" {{\n  namespace = \"{ns}\"\n  deployment = \"stuck\"\n  container = \"app\"\n  image = \"{repo}\"\n  tag = \"{t1}\"\n  force = true\n  rollout_timeout = \"2m\"\n}}\n"
+            "resource \"cicd_image_deployment\" \"stuck\" {{\n  namespace = \"{stuck_ns}\"\n  deployment = \"stuck\"\n  container = \"app\"\n  image = \"{repo}\"\n  tag = \"{t1}\"\n  rollout_timeout = \"2m\"\n}}\n"
         ))
         .check(|w, r| {
             assert!(
@@ -768,7 +953,7 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
                     a["image"].as_str().unwrap(),
                     a["tag"].as_str().unwrap()
                 ),
-                image_of(&w.x.ns, "stuck", false),
+                image_of(&w.x.stuck_ns, "stuck", false),
                 "state matches the cluster"
             );
             assert!(
@@ -777,26 +962,202 @@ pub fn image_deployment(cli: &Cli) -> Scenario<ImageDeployment> {
             );
         }),
         S::plan_changes("... and the next plan offers another attempt").on("stuck"),
+        S::apply("the cause fixed (LimitRange removed), the retry restarts the rollout like `kubectl rollout restart` and completes")
+            .on("stuck")
+            .pre(|w| {
+                kubectl(&["-n", &w.x.stuck_ns, "delete", "limitrange", "huge"]);
+            })
+            .check(|w, _| {
+                let a = w.here().attrs("cicd_image_deployment.stuck");
+                let x = &w.x;
+                assert!(!restarted_at(&x.stuck_ns, "stuck").is_empty(), "restartedAt set");
+                assert_eq!(a["rollout_status"], "complete", "{a}");
+                assert_eq!(image_of(&x.stuck_ns, "stuck", false), x.image(&x.t1));
+            }),
         S::destroy("destroy leaves the workload as it is").check(|w, _| {
             let x = &w.x;
             assert_eq!(image_of(&x.ns, "web", false), x.image(&x.t2));
             assert_eq!(image_of(&x.ns, "web", true), x.image(&x.t1));
         }),
-        S::cli(
-            "forget the stuck deployment's resource",
-            &["state", "rm", "cicd_image_deployment.stuck"],
-            Exit::Any,
-        )
-        .on("stuck"),
+        S::destroy("... the stuck one too").on("stuck"),
     ];
+    if cli.version >= (1, 4, 0) {
+        // terraform_data (Terraform >= 1.4, OpenTofu) stands for helm_release and a build step.
+        steps.extend([
+            S::apply("a Deployment and a tag made earlier in the same apply: warnings at plan, then applied")
+                .on("fresh")
+                .pre(|w| {
+                    let yaml = deployment_yaml_with("late", &w.x.initial, false, false);
+                    std::fs::write(w.dir("fresh").path().join("late.yaml"), yaml).unwrap();
+                })
+                .config(x.same_apply_hcl())
+                .output_contains("does not exist yet")
+                .output_contains("not found in the registry yet")
+                .check(|w, _| {
+                    let x = &w.x;
+                    assert_eq!(image_of(&x.ns, "late", false), x.image(&x.t4));
+                    let a = w.here().attrs("cicd_image_deployment.late");
+                    assert_eq!(a["rollout_status"], "complete", "{a}");
+                }),
+            S::destroy("destroy the same-apply resources").on("fresh"),
+        ]);
+    }
     Scenario::new(x, steps).cleanup(vec![S::out_of_band(
         "remove the namespace and the images",
         |w| {
             let x = &w.x;
             delete_ns(&x.ns);
-            for t in [&x.t1, &x.t2].into_iter().chain(x.children.iter()) {
+            delete_ns(&x.stuck_ns);
+            for t in [&x.t1, &x.t2, &x.t4].into_iter().chain(x.children.iter()) {
                 let _ = run_oci_delete(&x.repo_path, t);
             }
+        },
+    )])
+}
+
+/// Least privilege: a ServiceAccount whose Role names the one Deployment and the one Secret
+/// (`resourceNames`), and no access to namespaces or nodes.
+pub struct Rbac {
+    ns: String,
+    repo_path: String,
+    repo: String,
+    tag: String,
+    initial: String,
+    /// The ServiceAccount's token (set by the seed step).
+    token: String,
+}
+
+const RBAC_ROLE: &str = r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cicd-limited}
+rules:
+- apiGroups: [apps]
+  resources: [deployments]
+  resourceNames: [web]
+  verbs: [get, patch, watch]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [registry-credentials]
+  verbs: [get, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cicd-limited}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cicd-limited}
+subjects:
+- {kind: ServiceAccount, name: cicd-limited}
+"#;
+
+impl Rbac {
+    fn hcl(&self) -> String {
+        let e = env();
+        format!(
+            r#"
+provider "cicd" {{
+  kubernetes {{
+    host                   = "{host}"
+    token                  = "{token}"
+    cluster_ca_certificate = file("{ca}")
+  }}
+}}
+
+resource "cicd_image_deployment" "web" {{
+  namespace  = "{ns}"
+  deployment = "web"
+  container  = "app"
+  image      = "{repo}"
+  tag        = "{tag}"
+}}
+
+resource "cicd_registry_credentials" "r" {{
+  namespaces = ["{ns}"]
+  registries = {{ "r.example" = {{ username = "u", password = "p" }} }}
+}}
+"#,
+            host = e["KUBE_API"],
+            ca = e["KUBE_CA_FILE"],
+            token = self.token,
+            ns = self.ns,
+            repo = self.repo,
+            tag = self.tag,
+        )
+    }
+}
+
+pub fn rbac(cli: &Cli) -> Scenario<Rbac> {
+    type S = Step<Rbac>;
+    let s = slug(cli);
+    let repo_path = format!("viktor/cicd-acc-rbac-{s}");
+    let repo = format!("{}/{repo_path}", registry_host());
+    let x = Rbac {
+        ns: format!("acc-rbac-{s}"),
+        initial: format!("{repo}:00000000"),
+        tag: tag(cli, 11),
+        repo_path,
+        repo,
+        token: String::new(),
+    };
+    let steps = vec![
+        S::out_of_band(
+            "seed: a namespace, the web Deployment, a ServiceAccount limited by resourceNames",
+            |w| {
+                let x = &mut w.x;
+                create_ns(&x.ns);
+                oci_push(&["push-image", &x.repo_path, &x.tag]);
+                kubectl_stdin(
+                    &["-n", &x.ns, "apply", "-f", "-"],
+                    &deployment_yaml("web", &x.initial, false),
+                );
+                kubectl(&["-n", &x.ns, "create", "serviceaccount", "cicd-limited"]);
+                kubectl_stdin(&["-n", &x.ns, "apply", "-f", "-"], RBAC_ROLE);
+                let token = kubectl(&[
+                    "-n",
+                    &x.ns,
+                    "create",
+                    "token",
+                    "cicd-limited",
+                    "--duration=2h",
+                ]);
+                x.token = token.trim().to_string();
+            },
+        ),
+        S::apply("apply with the limited ServiceAccount: a warning for the namespace, no error")
+            .config_with(Rbac::hcl)
+            .output_contains("Could not check namespace")
+            .check(|w, _| {
+                let x = &w.x;
+                assert_eq!(
+                    image_of(&x.ns, "web", false),
+                    format!("{}:{}", x.repo, x.tag)
+                );
+                assert!(secret_exists(&x.ns, "registry-credentials"));
+                let a = w.here().attrs(WEB);
+                assert_eq!(a["rollout_status"], "complete", "{a}");
+            }),
+        S::plan_empty("refresh with the limited ServiceAccount: each Deployment read by GET"),
+        S::plan_changes("an out-of-band change shows in the plan").pre(|w| {
+            let x = &w.x;
+            kubectl(&[
+                "-n",
+                &x.ns,
+                "set",
+                "image",
+                "deployment/web",
+                &format!("app={}", x.initial),
+            ]);
+        }),
+        S::apply("... and is taken back"),
+        S::destroy("destroy with the limited ServiceAccount")
+            .check(|w, _| assert!(!secret_exists(&w.x.ns, "registry-credentials"))),
+    ];
+    Scenario::new(x, steps).cleanup(vec![S::out_of_band(
+        "remove the namespace and the image",
+        |w| {
+            delete_ns(&w.x.ns);
+            let _ = run_oci_delete(&w.x.repo_path, &w.x.tag);
         },
     )])
 }

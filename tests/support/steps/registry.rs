@@ -3,7 +3,7 @@
 //! organization (and read-only token), so the per-CLI tests run in parallel; cleanup removes
 //! them whether the steps passed or not.
 
-use crate::support::{Cli, Exit, Scenario, Step};
+use crate::support::{Cli, Exit, Run, Scenario, Step, World};
 use cicd::clients::forgejo::{ForgejoClient, PackageVersion};
 use cicd::clients::registry::{ManifestKind, RegistryClient};
 use std::collections::{BTreeMap, BTreeSet};
@@ -367,16 +367,24 @@ pub fn retention_and_integrity(cli: &Cli) -> Scenario<Retention> {
         .on("bad")
         .config(policy(&format!("{org}-nobody"), ""))
         .output_contains("owner"),
-        S::plan_fails(
-            "a read-only token fails the plan, asking for write:package",
+        // The plan only reads: a read-only token plans the deletions; the apply asks for
+        // write:package and deletes nothing.
+        S::plan_changes("a read-only token can plan the deletions")
+            .on("bad")
+            .pre(|w| {
+                let x = &mut w.x;
+                x.ro = x.f.read_only_token(&x.ro_name);
+            })
+            .config_with(|x| with_token(&x.ro, &policy(&x.org, "")))
+            .stdout_contains("\"old1\""),
+        S::apply_fails(
+            "a read-only token fails the apply, asking for write:package",
             "write:package",
         )
         .on("bad")
-        .pre(|w| {
-            let x = &mut w.x;
-            x.ro = x.f.read_only_token(&x.ro_name);
-        })
-        .config_with(|x| with_token(&x.ro, &policy(&x.org, ""))),
+        .check(|w, _| {
+            assert_eq!(w.x.f.version_set(&w.x.org), w.x.all, "a read-only apply deleted");
+        }),
         // The same read-only token is enough for a dry run.
         S::apply("the read-only token is enough for a dry run; bad input deleted nothing")
             .on("bad")
@@ -437,6 +445,7 @@ pub fn retention_and_integrity(cli: &Cli) -> Scenario<Retention> {
                 "keep_tags",
                 "keep_newer_than",
                 "kept_count",
+                "deletions",
             ],
         )
         .id(format!("{org}/container")),
@@ -483,7 +492,6 @@ pub fn retention_and_integrity(cli: &Cli) -> Scenario<Retention> {
             w.x.backdate("app", "new3", "35");
             w.x.push("app", "new4");
         })
-        .output_contains("became deletable after the plan")
         .check(|w, _| {
             let now = w.x.f.version_set(&w.x.org);
             assert!(
@@ -580,5 +588,337 @@ check "registry" {{
             w.x.f.delete_token(&w.x.ro_name);
             w.x.f.delete_org(&w.x.org);
         },
+    )])
+}
+
+/// The context of [`retention_follows_the_plan`].
+pub struct Follow {
+    f: Forge,
+    org: String,
+    /// Versions right before the step's command (after the step's registry changes).
+    before: BTreeSet<String>,
+}
+
+impl Follow {
+    fn push(&self, tag: &str) {
+        let org = &self.org;
+        self.f.oci_push(&[
+            "push-image",
+            &format!("{org}/app"),
+            tag,
+            "--seed",
+            &format!("{org}{tag}"),
+        ]);
+    }
+
+    fn backdate(&self, tag: &str, days: &str) {
+        self.f
+            .oci_push(&["backdate", &format!("{}/app", self.org), tag, days]);
+    }
+
+    fn snap(&mut self) {
+        self.before = self.f.version_set(&self.org);
+    }
+
+    /// The versions deleted since [`Self::snap`] must be exactly `want` (`app` tags).
+    fn assert_gone(&self, want: &[&str]) {
+        let now = self.f.version_set(&self.org);
+        let gone: BTreeSet<String> = self.before.difference(&now).cloned().collect();
+        let want: BTreeSet<String> = want.iter().map(|t| format!("app:{t}")).collect();
+        assert_eq!(gone, want, "deleted; left: {now:?}");
+    }
+}
+
+/// The `version`s of a `deletions` value, in order.
+fn versions_of(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|d| d["version"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `deletions` a saved plan lists (`show -json`), sorted.
+fn planned_in(w: &mut World<Follow>, file: &str) -> Vec<String> {
+    let r = w.here().run(&["show", "-json", file]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let change = j["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == R)
+        .unwrap_or_else(|| panic!("no change of {R}: {}", r.stdout));
+    let mut v = versions_of(&change["change"]["after"]["deletions"]);
+    v.sort();
+    v
+}
+
+/// After an apply without a saved plan: what was deleted is exactly the `deletions` its plan
+/// listed (the state holds the planned value; Terraform checks that it does), and the plan
+/// output showed each.
+fn assert_applied_as_listed(w: &mut World<Follow>, r: &Run, want: &[&str]) {
+    let mut listed = versions_of(&w.here().attrs(R)["deletions"]);
+    listed.sort();
+    assert_eq!(listed, want, "listed");
+    for v in want {
+        assert!(
+            r.stdout.contains(&format!("\"{v}\"")),
+            "{v} not shown: {}",
+            r.stdout
+        );
+    }
+    w.x.assert_gone(want);
+}
+
+fn follow_policy(owner: &str, newer_than: &str) -> String {
+    format!(
+        r#"
+resource "cicd_forgejo_package_retention" "r" {{
+  owner           = "{owner}"
+  packages        = ["app"]
+  keep_last       = 1
+  keep_newer_than = "{newer_than}"
+}}
+"#
+    )
+}
+
+/// Apply deletes exactly what the plan listed: a saved plan applied after the registry changed
+/// (a push, a version aging out) for a new, a changed and an unchanged policy, and an apply
+/// without a saved plan. The forge is checked directly.
+pub fn retention_follows_the_plan(cli: &Cli) -> Scenario<Follow> {
+    type S = Step<Follow>;
+    let org = format!(
+        "follow-{}-{}",
+        cli.label.replace('.', "").replace("terraform", "tf"),
+        std::process::id()
+    );
+    let p30 = follow_policy(&org, "30d");
+    let p15 = follow_policy(&org, "15d");
+    let saved_plan = |name: &str, file: &'static str| {
+        S::cli(
+            name,
+            &["plan", "-no-color", "-input=false", &format!("-out={file}")],
+            Exit::Success,
+        )
+    };
+    let apply_saved = |name: &str, file: &str, exit: Exit| {
+        S::cli(name, &["apply", "-no-color", "-input=false", file], exit)
+    };
+    let x = Follow {
+        f: Forge::new(),
+        org: org.clone(),
+        before: BTreeSet::new(),
+    };
+    let mut steps = vec![
+        S::out_of_band("seed: tags of different ages", |w| {
+            let x = &mut w.x;
+            x.f.create_org(&x.org);
+            for (t, days) in [("a1", "40"), ("a2", "40"), ("a3", "20"), ("b1", "20")] {
+                x.push(t);
+                x.backdate(t, days);
+            }
+            x.push("a4");
+        }),
+        // A new policy: evaluated at plan time against the registry.
+        saved_plan("new policy: the saved plan lists a1 and a2", "new.tfplan")
+            .on("new")
+            .config(p30.clone())
+            .check(|w, _| assert_eq!(planned_in(w, "new.tfplan"), ["a1", "a2"])),
+        apply_saved(
+            "new policy: a push after the plan; the saved plan deletes exactly a1 and a2",
+            "new.tfplan",
+            Exit::Success,
+        )
+        .on("new")
+        .pre(|w| {
+            w.x.push("a5");
+            w.x.snap();
+        })
+        .check(|w, _| w.x.assert_gone(&["a1", "a2"])),
+        saved_plan("new policy again: the saved plan lists a3", "fresh.tfplan")
+            .on("fresh")
+            .config(p30.clone())
+            .pre(|w| w.x.backdate("a3", "40"))
+            .check(|w, _| assert_eq!(planned_in(w, "fresh.tfplan"), ["a3"])),
+        // The list of a new policy is evaluated again right before the apply: when a4 aged out
+        // meanwhile, Terraform stops the apply and nothing is deleted.
+        apply_saved(
+            "new policy: a version aged out after the plan; the apply stops, nothing deleted",
+            "fresh.tfplan",
+            Exit::Failure,
+        )
+        .on("fresh")
+        .pre(|w| {
+            w.x.backdate("a4", "40");
+            w.x.snap();
+        })
+        .output_contains("inconsistent final plan")
+        .check(|w, _| w.x.assert_gone(&[])),
+        S::apply("apply without a saved plan deletes exactly what its plan listed (a3, a4)")
+            .on("fresh")
+            .pre(|w| w.x.snap())
+            .check(|w, r| assert_applied_as_listed(w, r, &["a3", "a4"])),
+        // A changed policy: evaluated against what the refresh read.
+        saved_plan("changed policy: the saved plan lists b1", "changed.tfplan")
+            .on("new")
+            .config(p15.clone())
+            .pre(|w| {
+                w.x.push("b2");
+                w.x.backdate("b2", "10");
+            })
+            .check(|w, _| assert_eq!(planned_in(w, "changed.tfplan"), ["b1"])),
+        apply_saved(
+            "changed policy: b2 aged out and b3 was pushed after the plan; only b1 is deleted",
+            "changed.tfplan",
+            Exit::Success,
+        )
+        .on("new")
+        .pre(|w| {
+            w.x.backdate("b2", "20");
+            w.x.push("b3");
+            w.x.snap();
+        })
+        .check(|w, _| w.x.assert_gone(&["b1"])),
+        // The same policy: the nightly case.
+        saved_plan("unchanged policy: the saved plan lists b2", "same.tfplan")
+            .on("new")
+            .check(|w, _| assert_eq!(planned_in(w, "same.tfplan"), ["b2"])),
+        apply_saved(
+            "unchanged policy: b3 aged out and b4 was pushed after the plan; only b2 is deleted",
+            "same.tfplan",
+            Exit::Success,
+        )
+        .on("new")
+        .pre(|w| {
+            w.x.backdate("b3", "20");
+            w.x.push("b4");
+            w.x.snap();
+        })
+        .check(|w, _| w.x.assert_gone(&["b2"])),
+        S::apply("apply without a saved plan deletes b3, which its plan listed")
+            .on("new")
+            .pre(|w| w.x.snap())
+            .check(|w, r| assert_applied_as_listed(w, r, &["b3"])),
+    ];
+    if cli.version >= (1, 4, 0) {
+        // A policy value unknown at plan (terraform_data's output on create: keep_newer_than): the plan lists no
+        // deletion, so the apply deletes none; once known, the policy would delete a5, and
+        // Terraform stops the apply. The next plan lists a5.
+        let unknown = format!(
+            r#"
+resource "terraform_data" "age" {{
+  input = "15d"
+}}
+{}"#,
+            p15.replace("\"15d\"", "terraform_data.age.output")
+        );
+        steps.extend([
+            S::apply_fails(
+                "a policy unknown at plan deletes nothing: the apply stops",
+                "inconsistent final plan",
+            )
+            .on("unknown")
+            .config(unknown)
+            .pre(|w| {
+                w.x.backdate("a5", "40");
+                w.x.snap();
+            })
+            .output_contains("not known until apply")
+            .check(|w, _| w.x.assert_gone(&[])),
+            S::apply("once known, the plan lists a5 and apply deletes it")
+                .on("unknown")
+                .pre(|w| w.x.snap())
+                .check(|w, r| assert_applied_as_listed(w, r, &["a5"])),
+        ]);
+    }
+    Scenario::new(x, steps).cleanup(vec![S::out_of_band(
+        "remove the organization and its packages",
+        |w| w.x.f.delete_org(&w.x.org),
+    )])
+}
+
+/// The context of [`http_forge_elsewhere`].
+pub struct Elsewhere {
+    f: Forge,
+    org: String,
+    /// `http://ip:port` of a forwarder to the forge on a non-loopback address.
+    url: String,
+}
+
+/// A non-loopback address of this machine (the source address of a route out).
+fn non_loopback_ip() -> std::net::IpAddr {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    s.connect("198.51.100.1:9")
+        .expect("this test needs a non-loopback network interface with a route");
+    let ip = s.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    ip
+}
+
+/// An http forge on a host that is not loopback (`FORGEJO_URL=http://<address>:<port>`): the
+/// provider reaches its registry over http too, as the URL says.
+pub fn http_forge_elsewhere(cli: &Cli) -> Scenario<Elsewhere> {
+    type S = Step<Elsewhere>;
+    let org = format!(
+        "elsewhere-{}-{}",
+        cli.label.replace('.', "").replace("terraform", "tf"),
+        std::process::id()
+    );
+    let f = Forge::new();
+    let forge = url::Url::parse(&f.url).unwrap();
+    let target = format!(
+        "{}:{}",
+        forge.host_str().unwrap(),
+        forge.port_or_known_default().unwrap()
+    );
+    let listener =
+        f.rt.block_on(tokio::net::TcpListener::bind((non_loopback_ip(), 0)))
+            .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    f.rt.spawn(async move {
+        while let Ok((mut a, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut b) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                }
+            });
+        }
+    });
+    let x = Elsewhere {
+        f,
+        org: org.clone(),
+        url: url.clone(),
+    };
+    let steps = vec![
+        S::out_of_band("seed: an organization with one image", |w| {
+            let x = &w.x;
+            x.f.create_org(&x.org);
+            x.f.oci_push(&["push-image", &format!("{}/app", x.org), "v1"]);
+        }),
+        S::apply("the integrity walk reads the registry over http")
+            .env("FORGEJO_URL", url)
+            .config(format!(
+                r#"
+data "cicd_registry_integrity" "x" {{
+  owner = "{org}"
+}}
+output "counts" {{
+  value = [data.cicd_registry_integrity.x.tags_checked, data.cicd_registry_integrity.x.broken_count]
+}}
+"#
+            ))
+            .skip_plan_check()
+            .check(|w, _| {
+                assert!(w.x.url.starts_with("http://"));
+                let out = w.here().run(&["output", "-json"]);
+                let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+                assert_eq!(j["counts"]["value"], serde_json::json!([1, 0]));
+            }),
+    ];
+    Scenario::new(x, steps).cleanup(vec![S::out_of_band(
+        "remove the organization and its packages",
+        |w| w.x.f.delete_org(&w.x.org),
     )])
 }

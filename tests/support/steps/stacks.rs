@@ -31,13 +31,16 @@ fn sha8(s: &str) -> String {
     hex::encode(sha2::Sha256::digest(s.as_bytes()))[..8].to_string()
 }
 
-fn copy_stack(name: &str, to: &Path, with_checks: bool) {
+/// `with_checks`: checks.tf (Terraform >= 1.5); `with_actions`: actions.tf (`action` blocks,
+/// Terraform >= 1.14).
+fn copy_stack(name: &str, to: &Path, with_checks: bool, with_actions: bool) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples/stacks")
         .join(name);
     for e in std::fs::read_dir(from).unwrap().flatten() {
         let f = e.file_name().to_string_lossy().to_string();
-        if !f.ends_with(".tf") || (f == "checks.tf" && !with_checks) {
+        let skip = (f == "checks.tf" && !with_checks) || (f == "actions.tf" && !with_actions);
+        if !f.ends_with(".tf") || skip {
             continue;
         }
         std::fs::copy(e.path(), to.join(&f)).unwrap();
@@ -261,7 +264,7 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
         ),
         S::apply("app stack: both apps deployed at the commit's tag")
             .on("app")
-            .pre(|w| copy_stack("app", w.here().path(), false))
+            .pre(|w| copy_stack("app", w.here().path(), false, false))
             .env("TF_VAR_registry_host", host.clone())
             .env("TF_VAR_image_owner", owner.clone())
             .env(
@@ -284,7 +287,8 @@ pub fn example_stacks(cli: &Cli) -> Scenario<Stacks> {
             .on("ci")
             .pre({
                 let checks = cli.version >= (1, 5, 0);
-                move |w| copy_stack("ci-cd", w.here().path(), checks)
+                let actions = !cli.is_tofu && cli.version >= (1, 14, 0);
+                move |w| copy_stack("ci-cd", w.here().path(), checks, actions)
             })
             .env("TF_VAR_registry_host", host)
             .env("TF_VAR_image_owner", owner)

@@ -5,15 +5,19 @@
 
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::{AttrPath, Diagnostics};
+use crate::ephemeral::DynEphemeralResource;
+use crate::identity::IdentitySchema;
 use crate::schema::Schema;
-use crate::typed::{from_value, state_json_to_value, to_value};
+use crate::typed::{from_value, state_json_to_value, to_value, value_to_state_json, TypedError};
 use crate::value::{Type, Value};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
 
-use super::plan::{null_write_only, plan_default};
+use super::plan::{
+    fill_unknown_write_only, keep_partly_known_config, null_write_only, plan_default,
+};
 use super::validation::{check_write_only_allowed, run_validators};
 use super::{ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource};
 
@@ -58,6 +62,18 @@ pub trait DynResource: Send + Sync {
         diags: &mut Diagnostics,
     ) -> (Value, Private);
     async fn import(&self, cx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value>;
+    /// The identity schema and its cty type, when the resource has one.
+    fn identity_schema(&self) -> Option<&(IdentitySchema, Type)> {
+        None
+    }
+    /// The identity of a state value, as a cty value of the identity type.
+    fn identity_of(&self, _state: &Value) -> Option<Value> {
+        None
+    }
+    /// The import id an identity value stands for.
+    fn identity_import_id(&self, _identity: &Value) -> Option<String> {
+        None
+    }
     fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value>;
 }
 
@@ -82,6 +98,11 @@ pub trait DynProvider: Send + Sync {
     async fn configure(&self, cx: &Ctx, config: &Value, tf_version: &str, diags: &mut Diagnostics);
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>>;
+    /// Actions (Terraform >= 1.14): see [`crate::action`].
+    fn actions(&self) -> Vec<Arc<dyn crate::action::DynAction>>;
+    /// List resources (Terraform >= 1.14): see [`crate::list`].
+    fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>>;
 }
 
 /// Wraps a typed implementation and caches its schema and type, built on first use: a
@@ -91,6 +112,8 @@ pub struct Typed<R> {
     inner: R,
     build: fn(&R) -> Schema,
     built: OnceLock<(Schema, Type)>,
+    identity_build: fn(&R) -> Option<IdentitySchema>,
+    identity: OnceLock<Option<(IdentitySchema, Type)>>,
 }
 
 impl<R> Typed<R> {
@@ -99,6 +122,8 @@ impl<R> Typed<R> {
             inner,
             build,
             built: OnceLock::new(),
+            identity_build: |_| None,
+            identity: OnceLock::new(),
         }
     }
     fn built(&self) -> &(Schema, Type) {
@@ -107,6 +132,16 @@ impl<R> Typed<R> {
             let ty = schema.value_type();
             (schema, ty)
         })
+    }
+    fn ident(&self) -> Option<&(IdentitySchema, Type)> {
+        self.identity
+            .get_or_init(|| {
+                (self.identity_build)(&self.inner).map(|i| {
+                    let ty = i.value_type();
+                    (i, ty)
+                })
+            })
+            .as_ref()
     }
     fn sch(&self) -> &Schema {
         &self.built().0
@@ -117,7 +152,9 @@ impl<R> Typed<R> {
 }
 
 pub fn resource<R: Resource>(r: R) -> Arc<dyn DynResource> {
-    Arc::new(Typed::with(r, R::schema))
+    let mut t = Typed::with(r, R::schema);
+    t.identity_build = R::identity_schema;
+    Arc::new(t)
 }
 
 pub fn data_source<D: DataSource>(d: D) -> Arc<dyn DynDataSource> {
@@ -131,6 +168,20 @@ pub fn provider<P: Provider>(p: P) -> Arc<dyn DynProvider> {
 fn decode<T: DeserializeOwned>(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<T> {
     match from_value::<T>(v) {
         Ok(t) => Some(t),
+        Err(TypedError::Decode { path, msg }) if !path.is_empty() => {
+            // A validator may have said it already (`keep_last` must be a whole number).
+            let said = diags.0.iter().any(|d| {
+                d.severity == crate::diagnostics::Severity::Error && d.path.as_ref() == Some(&path)
+            });
+            if !said {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {what}"),
+                    format!("{path}: {msg}"),
+                );
+            }
+            None
+        }
         Err(e) => {
             diags.error(format!("Invalid {what}"), e.to_string());
             None
@@ -223,7 +274,11 @@ impl<R: Resource> DynResource for Typed<R> {
             return None;
         }
         let mut planned = encode(&plan.state, self.ty(), "the plan", diags)?;
+        keep_partly_known_config(&self.sch().block, config, &mut planned);
         null_write_only(&self.sch().block, &mut planned);
+        if cx.write_only_allowed {
+            fill_unknown_write_only(&self.sch().block, &mut planned);
+        }
         Some(PlanOutcome {
             planned,
             requires_replace: plan.requires_replace,
@@ -336,6 +391,27 @@ impl<R: Resource> DynResource for Typed<R> {
         Some(v)
     }
 
+    fn identity_schema(&self) -> Option<&(IdentitySchema, Type)> {
+        self.ident()
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        let (_, ty) = self.ident()?;
+        if state.is_null() || !state.is_wholly_known() {
+            return None;
+        }
+        let s = from_value::<R::State>(state).ok()?;
+        let id = self.inner.identity(&s)?;
+        to_value(&id, ty).ok().filter(Value::is_wholly_known)
+    }
+
+    fn identity_import_id(&self, identity: &Value) -> Option<String> {
+        match value_to_state_json(identity) {
+            serde_json::Value::Object(m) => self.inner.identity_import_id(&m),
+            _ => None,
+        }
+    }
+
     fn upgrade(&self, version: i64, raw_json: &[u8], diags: &mut Diagnostics) -> Option<Value> {
         let mut json: serde_json::Value = match serde_json::from_slice(raw_json) {
             Ok(j) => j,
@@ -420,6 +496,15 @@ impl<P: Provider> DynProvider for Typed<P> {
     }
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>> {
         self.inner.data_sources()
+    }
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn DynEphemeralResource>> {
+        self.inner.ephemeral_resources()
+    }
+    fn actions(&self) -> Vec<Arc<dyn crate::action::DynAction>> {
+        self.inner.actions()
+    }
+    fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>> {
+        self.inner.list_resources()
     }
 }
 

@@ -22,3 +22,4 @@ pub use plan::{null_write_only, plan_default};
 pub use traits::{
     ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource,
 };
+pub(crate) use validation::run_validators;

@@ -13,7 +13,9 @@ use crate::diagnostics::AttrPath;
 use crate::schema::{AttrType, Attribute, Block, NestedBlock, NestingMode};
 use crate::value::Value;
 
-use super::walk::{names_path, walk, PlanSlot, Planning, ReadTwo, Ref, Step, Visitor, WriteOne};
+use super::walk::{
+    names_path, walk, ObjectSchema, PlanSlot, Planning, ReadTwo, Ref, Step, Visitor, WriteOne,
+};
 
 /// The default plan for a block: returns the planned value and the paths that force replacement.
 pub fn plan_default(
@@ -132,6 +134,89 @@ impl Visitor for CollectReplace<'_> {
     }
 }
 
+/// A configured value that is partly unknown (`[var.ns]`, `{ v = var.tag }`) must be planned
+/// exactly as configured (Terraform checks it), but a typed state holds unknown parts only where
+/// its type can ([`crate::typed::de`]): elsewhere such an attribute decodes, and so plans, as
+/// wholly unknown. Where the plan has a wholly unknown value and the configuration a partly
+/// known one, the configured value goes back into the plan (inside single, list and map nested
+/// attributes and blocks too).
+pub fn keep_partly_known_config(block: &Block, config: &Value, planned: &mut Value) {
+    restore_object(&block.attributes, &block.blocks, config, planned);
+}
+
+type Inner<'s> = (NestingMode, &'s [Attribute], &'s [NestedBlock]);
+
+fn restore_object(
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
+    config: &Value,
+    planned: &mut Value,
+) {
+    let Value::Object(p) = planned else { return };
+    for a in attrs.iter().filter(|a| !a.write_only) {
+        let (Some(c), Some(pv)) = (config.attr(&a.name), p.get_mut(&a.name)) else {
+            continue;
+        };
+        let inner = match &a.ty {
+            AttrType::Nested {
+                nesting,
+                attributes,
+            } => Some((*nesting, attributes.as_slice(), &[][..])),
+            AttrType::Primitive(_) => None,
+        };
+        restore_value(c, pv, inner);
+    }
+    for b in blocks {
+        let (Some(c), Some(pv)) = (config.attr(&b.type_name), p.get_mut(&b.type_name)) else {
+            continue;
+        };
+        let inner = (
+            b.nesting,
+            b.block.attributes.as_slice(),
+            b.block.blocks.as_slice(),
+        );
+        restore_value(c, pv, Some(inner));
+    }
+}
+
+fn restore_value(config: &Value, planned: &mut Value, inner: Option<Inner<'_>>) {
+    if config.is_unknown() {
+        // Planned as configured, refinements included.
+        if planned.is_unknown() {
+            *planned = config.clone();
+        }
+        return;
+    }
+    if config.is_null() {
+        return;
+    }
+    if planned.is_unknown() {
+        if !config.is_wholly_known() {
+            *planned = config.clone();
+        }
+        return;
+    }
+    let Some((nesting, attrs, blocks)) = inner else {
+        return;
+    };
+    match (nesting, config, planned) {
+        (NestingMode::Single | NestingMode::Group, c, p) => restore_object(attrs, blocks, c, p),
+        (NestingMode::List, Value::List(cs), Value::List(ps)) => {
+            for (c, p) in cs.iter().zip(ps.iter_mut()) {
+                restore_object(attrs, blocks, c, p);
+            }
+        }
+        (NestingMode::Map, Value::Map(cm), Value::Map(pm)) => {
+            for (k, p) in pm.iter_mut() {
+                if let Some(c) = cm.get(k) {
+                    restore_object(attrs, blocks, c, p);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Write-only attributes are null in every plan and state (protocol rule, 6.8), nested
 /// attributes and blocks included (e.g. `registries["host"].password_wo`).
 pub fn null_write_only(block: &Block, v: &mut Value) {
@@ -154,6 +239,53 @@ impl Visitor for NullWriteOnly {
             return false;
         }
         true
+    }
+
+    fn block(&mut self, _path: &[Step<'_>], _b: &NestedBlock, _v: &mut &mut Value) -> bool {
+        true
+    }
+}
+
+/// For a client that checks write-only attributes (Terraform >= 1.11, OpenTofu >= 1.11): a
+/// wholly unknown object with write-only attributes inside (`registries = { h = var.r }`)
+/// becomes an object of unknown attributes with the write-only ones null, since the client
+/// checks the write-only paths of a plan even inside an unknown object. (Older clients get the
+/// unknown object as configured: Terraform 1.0 fails on a nested object planned otherwise.)
+pub fn fill_unknown_write_only(block: &Block, v: &mut Value) {
+    walk(
+        block.into(),
+        &mut &mut *v,
+        &mut Vec::new(),
+        &mut FillUnknownWriteOnly,
+    );
+}
+
+struct FillUnknownWriteOnly;
+
+impl Visitor for FillUnknownWriteOnly {
+    type Values = WriteOne;
+
+    fn object(&mut self, path: &[Step<'_>], obj: ObjectSchema<'_>, v: &mut &mut Value) {
+        if path.is_empty() || !v.is_unknown() || !obj.attributes.iter().any(|a| a.write_only) {
+            return;
+        }
+        let attrs = obj.attributes.iter().map(|a| {
+            let x = if a.write_only {
+                Value::Null
+            } else {
+                Value::unknown()
+            };
+            (a.name.clone(), x)
+        });
+        let blocks = obj
+            .blocks
+            .iter()
+            .map(|b| (b.type_name.clone(), Value::unknown()));
+        **v = Value::Object(attrs.chain(blocks).collect());
+    }
+
+    fn attribute(&mut self, _path: &[Step<'_>], a: &Attribute, _v: &mut &mut Value) -> bool {
+        !a.write_only
     }
 
     fn block(&mut self, _path: &[Step<'_>], _b: &NestedBlock, _v: &mut &mut Value) -> bool {

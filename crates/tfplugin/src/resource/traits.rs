@@ -160,6 +160,22 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// The resource's identity schema (Terraform >= 1.12; list resources need one).
+    fn identity_schema(&self) -> Option<crate::identity::IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object a state describes (`None` while any part is unknown).
+    fn identity(&self, _state: &Self::State) -> Option<crate::identity::Identity> {
+        None
+    }
+
+    /// The import id an identity stands for (`import { identity = {...} }`), or `None` when the
+    /// identity is incomplete.
+    fn identity_import_id(&self, _identity: &crate::identity::Identity) -> Option<String> {
+        None
+    }
+
     /// Turn state JSON written by schema `from_version` into the current schema's JSON shape.
     fn upgrade_state(
         &self,
@@ -208,4 +224,16 @@ pub trait Provider: Send + Sync + 'static {
     );
     fn resources(&self) -> Vec<Arc<dyn DynResource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DynDataSource>>;
+    /// Ephemeral resource types (see [`crate::ephemeral`]); none unless overridden.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn crate::ephemeral::DynEphemeralResource>> {
+        Vec::new()
+    }
+    /// Actions (Terraform >= 1.14): see [`crate::action`].
+    fn actions(&self) -> Vec<Arc<dyn crate::action::DynAction>> {
+        Vec::new()
+    }
+    /// List resources (Terraform >= 1.14): see [`crate::list`].
+    fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>> {
+        Vec::new()
+    }
 }

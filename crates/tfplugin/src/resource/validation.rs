@@ -4,6 +4,7 @@
 //! in [`super::walk`].
 
 use crate::diagnostics::Diagnostics;
+use crate::features::Feature;
 use crate::schema::{Attribute, Block, NestedBlock};
 use crate::value::Value;
 
@@ -37,14 +38,11 @@ impl Visitor for RefuseWriteOnly<'_> {
 
     fn attribute(&mut self, path: &[Step<'_>], a: &Attribute, v: &mut &Value) -> bool {
         if a.write_only && !v.is_null() {
-            self.0.error_at(
-                names_path(path),
-                "Write-only attribute not supported by this Terraform version",
-                format!(
-                    "\"{}\" is write-only (never stored in state). Write-only attributes need \
-                     Terraform >= 1.11 or OpenTofu >= 1.11; use the other value source with older versions.",
-                    a.name
-                ),
+            Feature::WriteOnlyAttributes.refuse(
+                self.0,
+                Some(names_path(path)),
+                &format!("\"{}\" is write-only (never stored in state)", a.name),
+                "use the other value source with older versions.",
             );
         }
         true
@@ -56,7 +54,7 @@ impl Visitor for RefuseWriteOnly<'_> {
 }
 
 /// Run every validator of the schema (attributes and blocks, nested ones included) on `config`.
-pub(super) fn run_validators(block: &Block, config: &Value, diags: &mut Diagnostics) {
+pub(crate) fn run_validators(block: &Block, config: &Value, diags: &mut Diagnostics) {
     walk(
         block.into(),
         &mut &*config,

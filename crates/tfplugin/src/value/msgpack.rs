@@ -473,7 +473,25 @@ impl<'a> Reader<'a> {
             buf: payload,
             pos: 0,
         };
-        r.refinements(ty, path, depth)
+        let v = r.refinements(ty, path, depth)?;
+        // A number bound written short (`"1e900"`) is written back in full: refuse what could
+        // not be sent on again, so that every decoded value encodes.
+        if let Value::Unknown(refinements) = &v {
+            let mut again = Vec::new();
+            encode_unknown(&mut again, ty, refinements, path)?;
+            let header = match again.first() {
+                Some(0xc7) => 3,
+                Some(0xc8) => 4,
+                Some(0xc9) => 6,
+                _ => 2,
+            };
+            if again.len() - header > MAX_REFINEMENT_PAYLOAD {
+                return Err(path.err(format!(
+                    "unknown value refinements are larger than {MAX_REFINEMENT_PAYLOAD} bytes once written out"
+                )));
+            }
+        }
+        Ok(v)
     }
 
     fn refinements(&mut self, ty: &Type, path: &Path, depth: usize) -> Result<Value, ValueError> {

@@ -222,3 +222,88 @@ fn replacement_inside_a_single_block_is_found() {
     let (_, rr) = plan_default(&b, &prior, &cfg, &cfg);
     assert_eq!(rr, vec![AttrPath::root("spec").attr("image")]);
 }
+
+#[test]
+fn partly_known_configuration_is_planned_as_configured() {
+    let reg = vec![
+        Attribute::string("username").required(),
+        Attribute::new("vault", crate::value::Type::map(crate::value::Type::String)).optional(),
+    ];
+    let b = Block {
+        attributes: vec![
+            Attribute::new("tags", crate::value::Type::set(crate::value::Type::String)).optional(),
+            Attribute::new(
+                "labels",
+                crate::value::Type::map(crate::value::Type::String),
+            )
+            .optional(),
+            Attribute::nested("registries", NestingMode::Map, reg).optional(),
+            Attribute::string("id").computed(),
+        ],
+        ..Block::new("")
+    };
+    let tags = Value::set([s("a"), Value::unknown()]);
+    let vault = Value::map([("mount", Value::unknown()), ("path", s("p"))]);
+    let config = obj(&[
+        ("tags", tags.clone()),
+        ("labels", Value::unknown()),
+        (
+            "registries",
+            Value::map([("h", obj(&[("username", s("u")), ("vault", vault.clone())]))]),
+        ),
+        ("id", Value::Null),
+    ]);
+    // What a typed resource plans: each partly unknown attribute wholly unknown.
+    let mut planned = obj(&[
+        ("tags", Value::unknown()),
+        ("labels", Value::unknown()),
+        (
+            "registries",
+            Value::map([(
+                "h",
+                obj(&[("username", s("u")), ("vault", Value::unknown())]),
+            )]),
+        ),
+        ("id", Value::unknown()),
+    ]);
+    keep_partly_known_config(&b, &config, &mut planned);
+    assert_eq!(planned.attr("tags"), Some(&tags));
+    assert!(
+        planned.attr("labels").unwrap().is_unknown(),
+        "wholly unknown stays"
+    );
+    assert_eq!(
+        planned
+            .attr("registries")
+            .unwrap()
+            .get("h")
+            .unwrap()
+            .attr("vault"),
+        Some(&vault)
+    );
+    assert!(planned.attr("id").unwrap().is_unknown());
+}
+
+#[test]
+fn an_unknown_object_with_write_only_attributes_plans_them_null() {
+    let reg = vec![
+        Attribute::string("username").required(),
+        Attribute::string("password_wo").optional().write_only(),
+    ];
+    let b = Block {
+        attributes: vec![Attribute::nested("registries", NestingMode::Map, reg).optional()],
+        ..Block::new("")
+    };
+    let mut planned = obj(&[(
+        "registries",
+        Value::map([("h", Value::unknown()), ("k", obj(&[("username", s("u"))]))]),
+    )]);
+    fill_unknown_write_only(&b, &mut planned);
+    let h = planned.attr("registries").unwrap().get("h").unwrap();
+    assert!(h.attr("username").unwrap().is_unknown());
+    assert!(h.attr("password_wo").unwrap().is_null());
+    // A wholly unknown map has no objects to fill in.
+    let mut planned = obj(&[("registries", Value::unknown())]);
+    fill_unknown_write_only(&b, &mut planned);
+    assert!(planned.attr("registries").unwrap().is_unknown());
+}
