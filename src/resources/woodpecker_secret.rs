@@ -24,8 +24,8 @@
 use super::adopt;
 use super::value_source::{self as vs, VALUE};
 use super::woodpecker_secret_common::{
-    apply_remote, describe, explain, id_of, list, plan_org, scope_of, AdminCheck, SecretState,
-    Where,
+    apply_remote, describe, explain, id_of, list, plan_org, resolve_org, scope_of, AdminCheck,
+    SecretState, Where,
 };
 use crate::clients::woodpecker::{
     validate_secret_image, validate_secret_name, SecretPatch, SecretWrite,
@@ -159,6 +159,10 @@ impl<S: SecretState> Resource for WoodpeckerSecret<S> {
     ) -> Option<S> {
         let client = self.data.woodpecker(diags)?;
         let (mut m, cfg) = (req.planned.load(), req.config.load());
+        resolve_org(&client, &mut m, diags).await;
+        if diags.has_errors() {
+            return None;
+        }
         let (scope, name) = (scope_of(&m)?, m.name.known()?.clone());
         let (value, version) = vs::resolve(&self.data, &VALUE, &m.src, &cfg.src, diags).await?;
         let body = SecretWrite {

@@ -165,6 +165,30 @@ impl AdminCheck {
     }
 }
 
+/// At apply: an org id left unknown by the plan (the org did not exist yet) is looked up by
+/// name now; still missing is an error at `org`.
+pub async fn resolve_org(client: &WoodpeckerClient, m: &mut Model, diags: &mut Diagnostics) {
+    let Where::Org {
+        org_id: id @ Val::Unknown,
+        org: Val::Known(n),
+    } = &mut m.at
+    else {
+        return;
+    };
+    match client.org_lookup(n).await {
+        Ok(Some(o)) => *id = Val::Known(o.id),
+        Ok(None) => {
+            let why = format!("Woodpecker knows no org {n:?} (an org appears once one of its repos is activated).");
+            diags.error_at(AttrPath::root("org"), "Unknown org", why);
+        }
+        Err(e) => diags.error_at(
+            AttrPath::root("org"),
+            format!("Could not look up org {n:?}"),
+            e.to_string(),
+        ),
+    }
+}
+
 /// `org` name <-> `org_id`: looked up when it changes; a different id replaces.
 pub async fn plan_org(
     client: &WoodpeckerClient,
@@ -211,6 +235,13 @@ pub async fn plan_org(
             }
             _ => match client.org_lookup(n).await {
                 Ok(Some(o)) => (Val::Known(o.id), Val::Known(n.clone())),
+                Ok(None) if prior.is_none() => {
+                    // A repo activated by this same apply may bring the org: looked up again
+                    // at apply (`resolve_org`), which fails if it is still missing.
+                    let why = format!("Woodpecker knows no org {n:?} yet (an org appears once one of its repos is activated). If this apply activates one, the org is looked up again when the secret is created.");
+                    diags.warning_at(AttrPath::root("org"), "Org not found yet", why);
+                    (Val::Unknown, Val::Known(n.clone()))
+                }
                 Ok(None) => {
                     let why = format!("Woodpecker knows no org {n:?} (an org appears once one of its repos is activated).");
                     diags.error_at(AttrPath::root("org"), "Unknown org", why);

@@ -331,6 +331,8 @@ resource "cicd_woodpecker_org_secret" "o" {{
   name   = "{p}_org"
   events = ["push"]
   value  = "org-secret-{p}"
+  # On a fresh server the org exists only once a repo of it is activated (by this apply).
+  depends_on = [cicd_woodpecker_repo.r]
 }}
 
 resource "cicd_woodpecker_registry" "reg" {{

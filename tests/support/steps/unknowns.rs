@@ -206,16 +206,16 @@ fn base_overrides(type_name: &str, x: &Unknowns) -> J {
         "cicd_woodpecker_repo" => json!({ "full_name": format!("{}/{p}-repo", x.owner),
             "visibility": "private", "require_approval": "forks", "config_file": ".woodpecker.yaml",
             "timeout": 60 }),
-        "cicd_woodpecker_cron" => json!({ "repo_id": 1, "name": p, "schedule": "@daily",
+        "cicd_woodpecker_cron" => json!({ "repo_id": x.repo_id, "name": p, "schedule": "@daily",
             "timezone": "UTC", "branch": "main", "variables": {"A": "b"} }),
         "cicd_woodpecker_global_secret"
         | "cicd_woodpecker_org_secret"
-        | "cicd_woodpecker_repo_secret" => json!({ "repo_id": 1, "org": x.owner,
+        | "cicd_woodpecker_repo_secret" => json!({ "repo_id": x.repo_id, "org": x.owner,
             "name": format!("{}_s", p.replace('-', "_")), "events": ["push"],
             "images": ["alpine"], "value": "v", "value_wo": null, "value_wo_version": null,
             "value_from_vault": null, "org_id": null }),
         "cicd_woodpecker_registry" => json!({ "address": format!("{p}.example"),
-            "username": "u", "repo_id": 1, "org_id": null, "password": "p",
+            "username": "u", "repo_id": x.repo_id, "org_id": null, "password": "p",
             "password_wo": null, "password_wo_version": null, "password_from_vault": null }),
         "cicd_woodpecker_user" => json!({ "login": p, "email": format!("{p}@example.org"),
             "avatar_url": "https://example.org/a.png" }),
@@ -227,11 +227,38 @@ fn base_overrides(type_name: &str, x: &Unknowns) -> J {
 
 pub struct Unknowns {
     prefix: String,
+    /// A repository activated in Woodpecker by the seed step (its owner becomes a Woodpecker
+    /// org), for the repo- and org-scoped types.
+    repo_id: i64,
     namespace: String,
     owner: String,
     registry_host: String,
     vault_path: String,
     env: BTreeMap<String, String>,
+}
+
+/// Activate the forge repository `full_name` in Woodpecker; its id.
+fn activate(env: &BTreeMap<String, String>, full_name: &str) -> i64 {
+    use cicd::clients::woodpecker::{WoodpeckerClient, WoodpeckerConfig};
+    let cfg = WoodpeckerConfig {
+        server: env["WOODPECKER_SERVER"].clone(),
+        token: tfplugin::secret::Secret::new(env["WOODPECKER_TOKEN"].clone()),
+    };
+    let api = WoodpeckerClient::with_cache_ttl(&cfg, std::time::Duration::ZERO);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let forge = api
+            .forge_repo(full_name)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("Woodpecker does not see the forge repo {full_name}"));
+        let repo = api.activate_repo(&forge.forge_remote_id).await.unwrap();
+        assert!(repo.id > 0, "{repo:?}");
+        repo.id
+    })
 }
 
 fn run(env: &BTreeMap<String, String>, prog: &str, args: &[&str]) -> String {
@@ -329,6 +356,7 @@ pub fn unknowns(cli: &Cli) -> Scenario<Unknowns> {
             .trim_end_matches('/')
             .to_string(),
         vault_path: format!("{prefix}/registry"),
+        repo_id: 0,
         prefix,
         env,
     };
@@ -380,6 +408,33 @@ pub fn unknowns(cli: &Cli) -> Scenario<Unknowns> {
                     ],
                 );
                 assert!(code == "201" || code == "409", "create forge repo: {code}");
+                // A second one, activated in Woodpecker: on a fresh server no repo (and so no
+                // org) exists before this test.
+                let body = format!("{{\"name\":\"{}-wp\",\"auto_init\":true}}", x.prefix);
+                let code = run(
+                    &x.env,
+                    "curl",
+                    &[
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}",
+                        "-X",
+                        "POST",
+                        "-H",
+                        &auth,
+                        "-H",
+                        "Content-Type: application/json",
+                        "-d",
+                        &body,
+                        &format!("{forge}/api/v1/user/repos"),
+                    ],
+                );
+                assert!(code == "201" || code == "409", "create forge repo: {code}");
+                let repo_id = activate(&x.env, &format!("{}/{}-wp", x.owner, x.prefix));
+                let x = &mut w.x;
+                x.repo_id = repo_id;
                 let bao = x.env["BAO"].clone();
                 run(
                     &x.env,
