@@ -11,10 +11,9 @@
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::Diagnostics;
 use crate::proto::tfplugin6 as pb;
-use crate::resource::{run_validators, Ctx};
+use crate::resource::{decode_config, run_validators, Ctx, LazySchema};
 use crate::schema::Schema;
 use crate::server::{decode_dv, diags_to_proto, schema_to_proto};
-use crate::typed::from_value;
 use crate::value::{Type, Value};
 use async_trait::async_trait;
 use futures::Stream;
@@ -82,33 +81,19 @@ pub trait DynAction: Send + Sync {
 
 struct TypedAction<A> {
     inner: A,
-    schema: Schema,
-    ty: Type,
+    schema: LazySchema<A>,
 }
 
 /// The type-erased form of a typed action.
 pub fn action<A: Action>(a: A) -> Arc<dyn DynAction> {
-    let schema = a.schema();
-    let ty = schema.value_type();
     Arc::new(TypedAction {
         inner: a,
-        schema,
-        ty,
+        schema: LazySchema::new(A::schema),
     })
 }
 
-/// The typed configuration. A value with unknowns nested where the typed form has no room for
-/// them (an element of a plain list or map) is skipped without an error: validate and plan see
-/// it again, and invoke only ever gets known values.
 fn decode<T: DeserializeOwned>(v: &Value, diags: &mut Diagnostics) -> Option<T> {
-    match from_value::<T>(v) {
-        Ok(t) => Some(t),
-        Err(_) if !v.is_wholly_known() => None,
-        Err(e) => {
-            diags.error("Invalid action configuration", e.to_string());
-            None
-        }
-    }
+    decode_config(v, "action", diags)
 }
 
 #[async_trait]
@@ -117,16 +102,16 @@ impl<A: Action> DynAction for TypedAction<A> {
         self.inner.type_name()
     }
     fn schema(&self) -> &Schema {
-        &self.schema
+        &self.schema.get(&self.inner).0
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        &self.schema.get(&self.inner).1
     }
     fn config_fields(&self) -> StateFields {
         state_fields::<A::Config>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.schema().block, config, diags);
         if let Some(c) = decode::<A::Config>(config, diags) {
             self.inner.validate(cx, &c, diags).await;
         }

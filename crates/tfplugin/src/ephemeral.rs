@@ -12,7 +12,7 @@
 
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::Diagnostics;
-use crate::resource::{run_validators, Ctx, Private};
+use crate::resource::{run_validators, Ctx, LazySchema, Private};
 use crate::schema::Schema;
 use crate::typed::{from_value, to_value};
 use crate::value::{Type, Value};
@@ -89,20 +89,16 @@ pub trait DynEphemeralResource: Send + Sync {
     async fn close(&self, cx: &Ctx, private: Private, diags: &mut Diagnostics);
 }
 
-/// Wraps a typed implementation and caches its schema and type.
+/// Wraps a typed implementation with its lazily built schema.
 pub struct TypedEphemeral<E> {
     inner: E,
-    schema: Schema,
-    ty: Type,
+    schema: LazySchema<E>,
 }
 
 pub fn ephemeral_resource<E: EphemeralResource>(e: E) -> Arc<dyn DynEphemeralResource> {
-    let schema = e.schema();
-    let ty = schema.value_type();
     Arc::new(TypedEphemeral {
         inner: e,
-        schema,
-        ty,
+        schema: LazySchema::new(E::schema),
     })
 }
 
@@ -112,17 +108,17 @@ impl<E: EphemeralResource> DynEphemeralResource for TypedEphemeral<E> {
         self.inner.type_name()
     }
     fn schema(&self) -> &Schema {
-        &self.schema
+        &self.schema.get(&self.inner).0
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        &self.schema.get(&self.inner).1
     }
     fn state_fields(&self) -> StateFields {
         state_fields::<E::State>()
     }
 
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.schema().block, config, diags);
         match from_value::<E::State>(config) {
             Ok(c) => self.inner.validate(cx, &c, diags).await,
             Err(e) => diags.error("Invalid configuration", e.to_string()),
@@ -135,7 +131,7 @@ impl<E: EphemeralResource> DynEphemeralResource for TypedEphemeral<E> {
         config: &Value,
         diags: &mut Diagnostics,
     ) -> Option<(Value, Option<SystemTime>, Private)> {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.schema().block, config, diags);
         if diags.has_errors() {
             return None;
         }
@@ -158,7 +154,7 @@ impl<E: EphemeralResource> DynEphemeralResource for TypedEphemeral<E> {
             }
             return None;
         };
-        let v = match to_value(&opened.result, &self.ty) {
+        let v = match to_value(&opened.result, self.value_type()) {
             Ok(v) => v,
             Err(e) => {
                 diags.error(

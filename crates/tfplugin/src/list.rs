@@ -11,10 +11,12 @@
 use crate::agreement::{state_fields, StateFields};
 use crate::diagnostics::Diagnostics;
 use crate::proto::tfplugin6 as pb;
-use crate::resource::{null_write_only, run_validators, Ctx, DynResource};
+use crate::resource::{
+    decode_config, null_write_only, run_validators, Ctx, DynResource, LazySchema,
+};
 use crate::schema::Schema;
 use crate::server::{decode_dv, diags_to_proto, identity_data, schema_to_proto};
-use crate::typed::{from_value, to_value};
+use crate::typed::to_value;
 use crate::value::{encode_msgpack, Type, Value};
 use async_trait::async_trait;
 use futures::Stream;
@@ -96,32 +98,19 @@ pub trait DynListResource: Send + Sync {
 
 struct TypedList<L> {
     inner: L,
-    schema: Schema,
-    ty: Type,
+    schema: LazySchema<L>,
 }
 
 /// The type-erased form of a typed list resource.
 pub fn list_resource<L: ListResource>(l: L) -> Arc<dyn DynListResource> {
-    let schema = l.schema();
-    let ty = schema.value_type();
     Arc::new(TypedList {
         inner: l,
-        schema,
-        ty,
+        schema: LazySchema::new(L::schema),
     })
 }
 
-/// The typed configuration; one with unknowns the typed form has no room for is left to
-/// ListResource, which Terraform calls with known values only.
 fn decode<T: DeserializeOwned>(v: &Value, diags: &mut Diagnostics) -> Option<T> {
-    match from_value::<T>(v) {
-        Ok(t) => Some(t),
-        Err(_) if !v.is_wholly_known() => None,
-        Err(e) => {
-            diags.error("Invalid list configuration", e.to_string());
-            None
-        }
-    }
+    decode_config(v, "list", diags)
 }
 
 #[async_trait]
@@ -130,16 +119,16 @@ impl<L: ListResource> DynListResource for TypedList<L> {
         self.inner.type_name()
     }
     fn schema(&self) -> &Schema {
-        &self.schema
+        &self.schema.get(&self.inner).0
     }
     fn value_type(&self) -> &Type {
-        &self.ty
+        &self.schema.get(&self.inner).1
     }
     fn config_fields(&self) -> StateFields {
         state_fields::<L::Config>()
     }
     async fn validate(&self, cx: &Ctx, config: &Value, diags: &mut Diagnostics) {
-        run_validators(&self.schema.block, config, diags);
+        run_validators(&self.schema().block, config, diags);
         if let Some(c) = decode::<L::Config>(config, diags) {
             self.inner.validate(cx, &c, diags).await;
         }

@@ -105,13 +105,54 @@ pub trait DynProvider: Send + Sync {
     fn list_resources(&self) -> Vec<Arc<dyn crate::list::DynListResource>>;
 }
 
-/// Wraps a typed implementation and caches its schema and type, built on first use: a
-/// provider process that Terraform starts for a few types never builds the others' schemas
-/// (validator regexes included), and none is built before the handshake line.
+/// A typed implementation's schema and its value type, built on first use: a provider
+/// process that Terraform starts for a few types never builds the others' schemas (validator
+/// regexes included), and none is built before the handshake line. Every erased wrapper
+/// (resources, data sources, ephemeral resources, actions, list resources) keeps one.
+pub(crate) struct LazySchema<T> {
+    build: fn(&T) -> Schema,
+    built: OnceLock<(Schema, Type)>,
+}
+
+impl<T> LazySchema<T> {
+    pub(crate) fn new(build: fn(&T) -> Schema) -> Self {
+        LazySchema {
+            build,
+            built: OnceLock::new(),
+        }
+    }
+    pub(crate) fn get(&self, inner: &T) -> &(Schema, Type) {
+        self.built.get_or_init(|| {
+            let schema = (self.build)(inner);
+            let ty = schema.value_type();
+            (schema, ty)
+        })
+    }
+}
+
+/// Decode a typed configuration. A value with unknowns nested where the typed form has no
+/// room for them is skipped without an error (`None`): validate and plan see it again, and the
+/// calls that act on it (invoke, list) only ever get known values. `what` names the kind in
+/// the error, e.g. "action".
+pub(crate) fn decode_config<T: DeserializeOwned>(
+    v: &Value,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    match from_value::<T>(v) {
+        Ok(t) => Some(t),
+        Err(_) if !v.is_wholly_known() => None,
+        Err(e) => {
+            diags.error(format!("Invalid {what} configuration"), e.to_string());
+            None
+        }
+    }
+}
+
+/// Wraps a typed resource or data source with its lazily built schema (and identity).
 pub struct Typed<R> {
     inner: R,
-    build: fn(&R) -> Schema,
-    built: OnceLock<(Schema, Type)>,
+    schema: LazySchema<R>,
     identity_build: fn(&R) -> Option<IdentitySchema>,
     identity: OnceLock<Option<(IdentitySchema, Type)>>,
 }
@@ -120,18 +161,13 @@ impl<R> Typed<R> {
     fn with(inner: R, build: fn(&R) -> Schema) -> Self {
         Typed {
             inner,
-            build,
-            built: OnceLock::new(),
+            schema: LazySchema::new(build),
             identity_build: |_| None,
             identity: OnceLock::new(),
         }
     }
     fn built(&self) -> &(Schema, Type) {
-        self.built.get_or_init(|| {
-            let schema = (self.build)(&self.inner);
-            let ty = schema.value_type();
-            (schema, ty)
-        })
+        self.schema.get(&self.inner)
     }
     fn ident(&self) -> Option<&(IdentitySchema, Type)> {
         self.identity

@@ -18,6 +18,7 @@ mod walk;
 pub use erased::{
     data_source, provider, resource, DynDataSource, DynProvider, DynResource, PlanOutcome, Typed,
 };
+pub(crate) use erased::{decode_config, LazySchema};
 pub use plan::{null_write_only, plan_default};
 pub use traits::{
     ApplyRequest, Ctx, DataSource, Plan, PlanRequest, Private, Provider, Read, Resource,
