@@ -27,6 +27,52 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Run a program of the stack (kubectl, bao, the oci-push script, curl) with `env`, feeding
+/// it `stdin` if given; it must succeed. Its stdout and stderr, in that order.
+pub fn stack_program(
+    env: &BTreeMap<String, String>,
+    prog: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    use std::io::Write;
+    let mut c = Command::new(prog);
+    c.args(args)
+        .envs(env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("{prog}: {e}"));
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{prog} {args:?}: {text}");
+    text
+}
+
+/// `scripts/oci-push` of this checkout, or, in a worktree without the stack, of the main
+/// checkout (STACK_ENV_FILE's sibling).
+pub fn oci_push_script() -> PathBuf {
+    let mut script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/oci-push");
+    if !script.exists() {
+        if let Ok(f) = std::env::var("STACK_ENV_FILE") {
+            script = Path::new(&f)
+                .parent()
+                .and_then(|p| p.parent())
+                .unwrap()
+                .join("scripts/oci-push");
+        }
+    }
+    script
+}
+
 /// Settings written by `scripts/stack up`, merged under the process environment.
 pub fn stack_env() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();

@@ -12,7 +12,9 @@
 //!   holds exactly the secrets the server has; the next apply, proxy healthy, converges and
 //!   plans empty.
 
-use crate::support::{stack_env, Cli, Exit, Run, Scenario, Step, World};
+use crate::support::{
+    oci_push_script, stack_env, stack_program, Cli, Exit, Run, Scenario, Step, World,
+};
 use cicd::clients::woodpecker::{Scope, WoodpeckerClient, WoodpeckerConfig};
 use fault_proxy::{addr_of, Fault, Mode, Proxy, Rule, Stats};
 use std::collections::{BTreeMap, BTreeSet};
@@ -190,26 +192,7 @@ impl Faults {
 
     /// A program of the stack (kubectl, bao, the oci-push script), which must succeed.
     fn sh(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> String {
-        use std::io::Write;
-        let mut c = Command::new(prog);
-        c.args(args)
-            .envs(&self.env)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap_or_else(|e| panic!("{prog}: {e}"));
-        if let Some(s) = stdin {
-            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        let o = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(o.status.success(), "{prog} {args:?}: {text}");
-        text
+        stack_program(&self.env, prog, args, stdin)
     }
 
     fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
@@ -217,19 +200,7 @@ impl Faults {
     }
 
     fn oci_push(&self, args: &[&str]) -> String {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut script = root.join("scripts/oci-push");
-        if !script.exists() {
-            // A worktree without the stack: the main checkout's script (STACK_ENV_FILE's sibling).
-            if let Ok(f) = std::env::var("STACK_ENV_FILE") {
-                script = std::path::Path::new(&f)
-                    .parent()
-                    .and_then(|p| p.parent())
-                    .unwrap()
-                    .join("scripts/oci-push");
-            }
-        }
-        self.sh(script.to_str().unwrap(), args, None)
+        self.sh(oci_push_script().to_str().unwrap(), args, None)
     }
 
     /// The registry as the provider reaches it: the forge's proxy.

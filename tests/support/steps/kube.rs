@@ -4,7 +4,7 @@
 //! Each CLI gets its own namespaces, Vault paths, registry package and image tags, so the
 //! per-CLI tests run in parallel; cleanup removes them whether the steps passed or not.
 
-use crate::support::{stack_env, Cli, Exit, Scenario, Step};
+use crate::support::{oci_push_script, stack_env, Cli, Exit, Scenario, Step};
 
 /// `cicd_vault_kv` feeding a write-only password: tests/support/steps/ephemeral.rs.
 #[path = "ephemeral.rs"]
@@ -66,22 +66,6 @@ fn oci_push(args: &[&str]) -> String {
     let (ok, out) = run(script.to_str().unwrap(), args, None);
     assert!(ok, "oci-push {args:?}: {out}");
     out
-}
-
-fn oci_push_script() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut script = root.join("scripts/oci-push");
-    if !script.exists() {
-        // A worktree without the stack: the main checkout's script (STACK_ENV_FILE's sibling).
-        if let Ok(f) = std::env::var("STACK_ENV_FILE") {
-            script = std::path::Path::new(&f)
-                .parent()
-                .and_then(|p| p.parent())
-                .unwrap()
-                .join("scripts/oci-push");
-        }
-    }
-    script
 }
 
 /// host:port of the stack's registry (the forge), from FORGEJO_URL.

@@ -7,9 +7,8 @@
 //! N is `CICD_LOAD_SIZE` (100 by default, what `cargo test` runs; `scripts/bench/load.py`
 //! runs 500).
 
-use crate::support::{stack_env, Cli, Exit, Run, Scenario, Step};
+use crate::support::{oci_push_script, stack_env, stack_program, Cli, Exit, Run, Scenario, Step};
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Instant;
 
 pub struct Load {
@@ -47,26 +46,7 @@ impl Load {
     }
 
     fn sh(&self, prog: &str, args: &[&str], stdin: Option<&str>) -> String {
-        use std::io::Write;
-        let mut c = Command::new(prog);
-        c.args(args)
-            .envs(&self.env)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap_or_else(|e| panic!("{prog}: {e}"));
-        if let Some(s) = stdin {
-            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        let o = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(o.status.success(), "{prog} {args:?}: {text}");
-        text
+        stack_program(&self.env, prog, args, stdin)
     }
 
     fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
@@ -74,18 +54,7 @@ impl Load {
     }
 
     fn oci_push(&self, args: &[&str]) -> String {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut script = root.join("scripts/oci-push");
-        if !script.exists() {
-            if let Ok(f) = std::env::var("STACK_ENV_FILE") {
-                script = std::path::Path::new(&f)
-                    .parent()
-                    .and_then(|p| p.parent())
-                    .unwrap()
-                    .join("scripts/oci-push");
-            }
-        }
-        self.sh(script.to_str().unwrap(), args, None)
+        self.sh(oci_push_script().to_str().unwrap(), args, None)
     }
 
     fn forge(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> u16 {

@@ -11,7 +11,7 @@
 //! `terraform validate` and `terraform plan` must both succeed: a provider that cannot decide
 //! something before apply plans it as unknown.
 
-use crate::support::{stack_env, Cli, Exit, Scenario, Step, World};
+use crate::support::{stack_env, stack_program, Cli, Exit, Scenario, Step, World};
 use cicd::provider::CicdProvider;
 use serde_json::{json, Value as J};
 use std::collections::BTreeMap;
@@ -262,18 +262,7 @@ fn activate(env: &BTreeMap<String, String>, full_name: &str) -> i64 {
 }
 
 fn run(env: &BTreeMap<String, String>, prog: &str, args: &[&str]) -> String {
-    let out = Command::new(prog)
-        .args(args)
-        .envs(env)
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{prog} {args:?}: {text}");
-    text
+    stack_program(env, prog, args, None)
 }
 
 /// The configuration: for each type, one instance per node of its base value.
